@@ -1,0 +1,32 @@
+@{
+    RootModule           = 'LoadBalancerTools.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5d0c1c3e-8f1e-4b7a-9d55-3f6a2b7c9e41'
+    Author               = 'LoadBalancerTools contributors'
+    CompanyName          = 'LoadBalancerTools'
+    Copyright            = '(c) LoadBalancerTools contributors. MIT License.'
+    Description          = 'Manage and self-heal load balancer backend pools (NGINX Plus, F5 BIG-IP, NetScaler, AWS ELBv2, HAProxy, Caddy) with typed objects, retries, -WhatIf and desired-state sync.'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Core', 'Desktop')
+    FormatsToProcess     = @('LoadBalancerTools.format.ps1xml')
+    CmdletsToExport      = @(
+        'Connect-LbController'
+        'Disconnect-LbController'
+        'Get-LbConnection'
+        'Get-LbPool'
+        'Get-LbPoolMember'
+        'Add-LbPoolMember'
+        'Remove-LbPoolMember'
+        'Set-LbPoolMember'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('LoadBalancer', 'NGINX', 'HAProxy', 'Caddy', 'F5', 'NetScaler', 'AWS', 'ELB', 'SelfHealing', 'PSEdition_Core', 'PSEdition_Desktop')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'See CHANGELOG.md.'
+        }
+    }
+}
