@@ -1,0 +1,31 @@
+namespace LoadBalancerTools.Errors
+{
+    /// <summary>Stable error ids, one per code path; scripts match on them, so never rename one.</summary>
+    public static class ErrorIds
+    {
+        public const string NoConnection = "LbNoConnection";
+        public const string ConnectFailed = "LbConnectFailed";
+        public const string UnknownProvider = "LbUnknownProvider";
+        public const string InvalidEndpoint = "LbInvalidEndpoint";
+        public const string AuthenticationFailed = "LbAuthenticationFailed";
+        public const string SecretManagementMissing = "LbSecretManagementMissing";
+        public const string SecretNotFound = "LbSecretNotFound";
+        public const string SecretUnusable = "LbSecretUnusable";
+        public const string InvalidAddress = "LbInvalidAddress";
+        public const string InvalidPort = "LbInvalidPort";
+        public const string InvalidWeight = "LbInvalidWeight";
+        public const string InvalidState = "LbInvalidState";
+        public const string PoolNotFound = "LbPoolNotFound";
+        public const string MemberNotFound = "LbMemberNotFound";
+        public const string NotSupported = "LbNotSupported";
+        public const string ApiReadOnly = "LbApiReadOnly";
+        public const string Rejected = "LbRejected";
+        public const string Conflict = "LbConflict";
+        public const string Throttled = "LbThrottled";
+        public const string Unreachable = "LbUnreachable";
+        public const string Transient = "LbTransient";
+        public const string MalformedResponse = "LbMalformedResponse";
+        public const string DrainTimeout = "LbDrainTimeout";
+        public const string AlreadyExists = "LbAlreadyExists";
+    }
+}

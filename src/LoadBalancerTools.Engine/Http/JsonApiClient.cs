@@ -1,0 +1,99 @@
+using System;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Logging;
+
+namespace LoadBalancerTools.Http
+{
+    /// <summary>A JSON API at one base address, over the endpoint's resilient pipeline.</summary>
+    public sealed class JsonApiClient
+    {
+        private readonly Uri _base;
+        private readonly ResilientHttp _http;
+        private readonly Action<HttpRequestMessage>? _authenticate;
+        private readonly Func<ApiResponse, LbException> _mapError;
+
+        /// <param name="baseUri">Ends with '/'; relative paths are resolved against it.</param>
+        /// <param name="authenticate">Adds credentials to each attempt's request; never logs them.</param>
+        /// <param name="mapError">Turns a non-success response into the vendor's typed error.</param>
+        public JsonApiClient(Uri baseUri, ResilientHttp http, Action<HttpRequestMessage>? authenticate, Func<ApiResponse, LbException> mapError)
+        {
+            _base = baseUri;
+            _http = http;
+            _authenticate = authenticate;
+            _mapError = mapError;
+        }
+
+        public Uri BaseUri => _base;
+
+        /// <summary>Sends and returns the parsed body (an undefined element when empty); non-success statuses throw the mapped error.</summary>
+        public async Task<JsonElement> SendAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
+        {
+            var response = await SendRawAsync(method, relativePath, jsonBody, kind, log, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccess) throw _mapError(response);
+            return response.Json();
+        }
+
+        /// <summary>Sends and returns status and body without judging them.</summary>
+        public async Task<ApiResponse> SendRawAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
+        {
+            var uri = new Uri(_base, relativePath);
+            using var response = await _http.SendAsync(() =>
+            {
+                var request = new HttpRequestMessage(method, uri);
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                if (jsonBody != null) request.Content = new StringContent(jsonBody, Encoding.UTF8, "application/json");
+                _authenticate?.Invoke(request);
+                return request;
+            }, kind, log, cancellationToken).ConfigureAwait(false);
+            string body = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            log.Debug($"{method} {uri.AbsolutePath} -> {(int)response.StatusCode}");
+            return new ApiResponse((int)response.StatusCode, body, method + " " + uri.AbsolutePath);
+        }
+    }
+
+    /// <summary>A response's status and body, detached from the connection.</summary>
+    public sealed class ApiResponse
+    {
+        public ApiResponse(int status, string body, string request)
+        {
+            Status = status;
+            Body = body;
+            Request = request;
+        }
+
+        public int Status { get; }
+        public string Body { get; }
+        /// <summary>Method and path, for messages.</summary>
+        public string Request { get; }
+        public bool IsSuccess => Status >= 200 && Status < 300;
+
+        /// <summary>The body as JSON; MalformedResponse when it is not.</summary>
+        public JsonElement Json()
+        {
+            if (string.IsNullOrWhiteSpace(Body)) return default;
+            try
+            {
+                using var doc = JsonDocument.Parse(Body);
+                return doc.RootElement.Clone();
+            }
+            catch (JsonException ex)
+            {
+                throw new LbException(LbErrorKind.MalformedResponse,
+                    $"{Request} returned a body that is not valid JSON ({ex.Message}); nothing was changed on that basis.", statusCode: Status, inner: ex);
+            }
+        }
+
+        /// <summary>The body as JSON when it is JSON, else null: for error bodies that may be HTML from a proxy.</summary>
+        public JsonElement? TryJson()
+        {
+            try { return string.IsNullOrWhiteSpace(Body) ? (JsonElement?)null : Json(); }
+            catch (LbException) { return null; }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using System;
+
+namespace LoadBalancerTools.Http
+{
+    /// <summary>Resilience settings for one endpoint. Defaults suit an unattended run: patient, but bounded.</summary>
+    public sealed class TransportOptions
+    {
+        /// <summary>Budget for one logical call, retries and waits included.</summary>
+        public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(100);
+        /// <summary>Budget for one attempt.</summary>
+        public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+        public int MaxRetries { get; set; } = 5;
+        public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+        /// <summary>Cap on one computed backoff; a server's Retry-After is honoured up to the total timeout.</summary>
+        public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+        public bool SkipCertificateCheck { get; set; }
+        public double BreakerFailureRatio { get; set; } = 0.5;
+        public int BreakerMinimumThroughput { get; set; } = 10;
+        public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+        public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+        public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+        internal string CacheKey(Uri endpoint) =>
+            string.Join("|", endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant(), TotalTimeout.Ticks, AttemptTimeout.Ticks,
+                MaxRetries, BaseDelay.Ticks, MaxDelay.Ticks, SkipCertificateCheck);
+    }
+
+    /// <summary>How safe a request is to repeat; decides what the retry policy may do with it.</summary>
+    public enum RequestKind
+    {
+        /// <summary>GET and other reads: always safe to retry.</summary>
+        Read,
+        /// <summary>PUT/PATCH/DELETE that set an absolute state: repeating gives the same result.</summary>
+        IdempotentWrite,
+        /// <summary>POST that creates: retried only when the server certainly did not act (429, 503, connection refused).</summary>
+        NonIdempotentWrite,
+    }
+}

@@ -1,0 +1,20 @@
+namespace LoadBalancerTools.Model
+{
+    /// <summary>A backend pool: an NGINX upstream, an F5 pool, a NetScaler service group, an ELBv2 target group, an HAProxy backend, a Caddy reverse_proxy handler.</summary>
+    public sealed class LbPool
+    {
+        public string Provider { get; set; } = "";
+        /// <summary>Named Pool so that Get-LbPool | Get-LbPoolMember binds by property name.</summary>
+        public string Pool { get; set; } = "";
+        public string Name => Pool;
+        public int MemberCount { get; set; }
+        public int HealthyCount { get; set; }
+        /// <summary>Vendor-specific extra detail (algorithm, zone, ARN...).</summary>
+        public string? Description { get; set; }
+        public LbConnection? Connection { get; set; }
+        /// <summary>The vendor's own record, as parsed from its API.</summary>
+        public object? Raw { get; set; }
+
+        public override string ToString() => Pool;
+    }
+}

@@ -1,0 +1,74 @@
+using System;
+using System.Globalization;
+
+namespace LoadBalancerTools.Model
+{
+    /// <summary>One backend of a pool. Property names match the parameters of the member cmdlets, so objects bind by property name down the pipeline.</summary>
+    public sealed class LbPoolMember
+    {
+        public string Provider { get; set; } = "";
+        public string Pool { get; set; } = "";
+        public string Address { get; set; } = "";
+        public int Port { get; set; }
+        public string Name { get; set; } = "";
+        public LbMemberState State { get; set; }
+        public LbMemberHealth Health { get; set; } = LbMemberHealth.Unknown;
+        /// <summary>The vendor's reason or detail behind Health (for example an AWS reason code).</summary>
+        public string? HealthReason { get; set; }
+        public int? Weight { get; set; }
+        public long? ActiveConnections { get; set; }
+        /// <summary>The vendor's own identifier (NGINX server id, AWS instance id...).</summary>
+        public string? VendorId { get; set; }
+        public LbConnection? Connection { get; set; }
+        public object? Raw { get; set; }
+
+        /// <summary>The address:port form used in messages, with brackets for IPv6.</summary>
+        public string Endpoint => FormatEndpoint(Address, Port);
+
+        public static string FormatEndpoint(string address, int port) =>
+            address.IndexOf(':') >= 0 && !address.StartsWith("[", StringComparison.Ordinal)
+                ? $"[{address}]:{port.ToString(CultureInfo.InvariantCulture)}"
+                : $"{address}:{port.ToString(CultureInfo.InvariantCulture)}";
+
+        public bool Matches(string address, int port) =>
+            Port == port && string.Equals(Address, address, StringComparison.OrdinalIgnoreCase);
+
+        public override string ToString() => $"{Pool}/{Endpoint}";
+    }
+
+    /// <summary>A member to add: what the user asked for.</summary>
+    public sealed class LbMemberSpec
+    {
+        public LbMemberSpec(string address, int port)
+        {
+            Address = address;
+            Port = port;
+        }
+
+        public string Address { get; }
+        public int Port { get; }
+        public string? Name { get; set; }
+        public int? Weight { get; set; }
+        public LbMemberState? State { get; set; }
+        public string? AvailabilityZone { get; set; }
+
+        public string Endpoint => LbPoolMember.FormatEndpoint(Address, Port);
+    }
+
+    /// <summary>A change to an existing member; null fields stay as they are.</summary>
+    public sealed class LbMemberUpdate
+    {
+        public LbMemberState? State { get; set; }
+        public int? Weight { get; set; }
+        /// <summary>Seconds a graceful disable may take (NetScaler delay); null for the provider's default.</summary>
+        public int? DrainTimeoutSec { get; set; }
+
+        public override string ToString()
+        {
+            var parts = new System.Collections.Generic.List<string>();
+            if (State.HasValue) parts.Add("state " + State.Value);
+            if (Weight.HasValue) parts.Add("weight " + Weight.Value.ToString(CultureInfo.InvariantCulture));
+            return string.Join(", ", parts);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using System;
+using System.Net;
+using LoadBalancerTools.Http;
+
+namespace LoadBalancerTools.Providers
+{
+    /// <summary>Everything a provider needs to connect. The credential stays inside the provider and its auth handler.</summary>
+    public sealed class LbConnectionSettings
+    {
+        public LbConnectionSettings(string provider, Uri endpoint)
+        {
+            Provider = provider;
+            Endpoint = endpoint;
+        }
+
+        public string Provider { get; }
+        public Uri Endpoint { get; }
+        public NetworkCredential? Credential { get; set; }
+        public TransportOptions Transport { get; set; } = new TransportOptions();
+        /// <summary>Vendor scoping: F5 partition, AWS region and profile.</summary>
+        public string? Partition { get; set; }
+        public string? Region { get; set; }
+        public string? ProfileName { get; set; }
+    }
+}

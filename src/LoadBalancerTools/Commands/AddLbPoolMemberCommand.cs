@@ -1,0 +1,77 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Management.Automation;
+using LoadBalancerTools.Completers;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
+
+namespace LoadBalancerTools.Commands
+{
+    /// <summary>Adds members to a pool; a member that is already there is left as it is.</summary>
+    [Cmdlet(VerbsCommon.Add, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(LbPoolMember))]
+    public sealed class AddLbPoolMemberCommand : LbConnectedCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(PoolNameCompleter))]
+        public string Pool { get; set; } = "";
+
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [Alias("IPAddress", "Host")]
+        public string Address { get; set; } = "";
+
+        [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+        public int Port { get; set; }
+
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateRange(0, 65535)]
+        public int? Weight { get; set; }
+
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public LbMemberState? State { get; set; }
+
+        /// <summary>Member name, for providers that name members (HAProxy); derived from address and port otherwise.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? Name { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var connection = ResolveConnection();
+            string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
+            if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
+            var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name };
+
+            try
+            {
+                var existing = Run(ct => Pools.FindMemberAsync(connection, Pool, address, Port, Log, ct));
+                if (existing != null)
+                {
+                    WriteVerbose($"{spec.Endpoint} is already a member of pool '{Pool}'; nothing to add.");
+                    if (PassThru) WriteObject(existing);
+                    return;
+                }
+                if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
+                var (member, outcome) = Run(ct => Pools.AddMemberAsync(connection, Pool, spec, Log, ct));
+                if (outcome == ChangeOutcome.Changed) WriteVerbose($"Added {member}.");
+                if (PassThru) WriteObject(member);
+            }
+            catch (LbException ex)
+            {
+                WriteLbError(ex, spec.Endpoint);
+            }
+        }
+
+        private static string Details(LbMemberSpec spec)
+        {
+            var parts = new List<string>();
+            if (spec.Name != null) parts.Add("name " + spec.Name);
+            if (spec.Weight.HasValue) parts.Add("weight " + spec.Weight.Value.ToString(CultureInfo.InvariantCulture));
+            parts.Add("state " + (spec.State ?? LbMemberState.Enabled));
+            return " (" + string.Join(", ", parts) + ")";
+        }
+    }
+}

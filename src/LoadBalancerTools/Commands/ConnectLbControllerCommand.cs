@@ -1,0 +1,162 @@
+using System;
+using System.Management.Automation;
+using System.Net;
+using LoadBalancerTools.Completers;
+using LoadBalancerTools.Credentials;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Http;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.Providers;
+using LoadBalancerTools.Session;
+
+namespace LoadBalancerTools.Commands
+{
+    /// <summary>Connects to a load balancer's management API and makes the connection the session default.</summary>
+    [Cmdlet(VerbsCommunications.Connect, "LbController", DefaultParameterSetName = FromEnvironment)]
+    [OutputType(typeof(LbConnection))]
+    public sealed class ConnectLbControllerCommand : LbCmdlet
+    {
+        private const string FromEnvironment = "Environment";
+        private const string FromCredential = "Credential";
+        private const string FromSecret = "Secret";
+
+        [Parameter(Mandatory = true, Position = 0)]
+        [ArgumentCompleter(typeof(ProviderNameCompleter))]
+        public string Provider { get; set; } = "";
+
+        [Parameter(Position = 1)]
+        public Uri? Endpoint { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = FromCredential)]
+        [Credential]
+        public PSCredential? Credential { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = FromSecret)]
+        [ValidateNotNullOrEmpty]
+        public string? SecretName { get; set; }
+
+        [Parameter(ParameterSetName = FromSecret)]
+        [ValidateNotNullOrEmpty]
+        public string? Vault { get; set; }
+
+        /// <summary>For secrets that hold only a password.</summary>
+        [Parameter(ParameterSetName = FromSecret)]
+        public string? UserName { get; set; }
+
+        [Parameter]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 3600)]
+        public int TimeoutSec { get; set; } = 100;
+
+        [Parameter]
+        [ValidateRange(0, 20)]
+        public int MaxRetries { get; set; } = 5;
+
+        /// <summary>F5 partition (default Common).</summary>
+        [Parameter]
+        public string? Partition { get; set; }
+
+        /// <summary>AWS region.</summary>
+        [Parameter]
+        public string? Region { get; set; }
+
+        /// <summary>AWS shared-credentials profile.</summary>
+        [Parameter]
+        public string? ProfileName { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            string? provider = ProviderRegistry.Canonical(Provider);
+            if (provider == null)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"'{Provider}' is not a known provider. Use one of: {string.Join(", ", ProviderRegistry.Names)}."),
+                    ErrorIds.UnknownProvider, ErrorCategory.InvalidArgument, Provider));
+            }
+            if (Endpoint == null || !Endpoint.IsAbsoluteUri)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"-Endpoint '{Endpoint}' is not an absolute URI such as https://lb1:8443/api."),
+                    ErrorIds.InvalidEndpoint, ErrorCategory.InvalidArgument, Endpoint));
+            }
+
+            var settings = new LbConnectionSettings(provider!, Endpoint!)
+            {
+                Transport = new TransportOptions
+                {
+                    TotalTimeout = TimeSpan.FromSeconds(TimeoutSec),
+                    AttemptTimeout = TimeSpan.FromSeconds(Math.Min(30, TimeoutSec)),
+                    MaxRetries = MaxRetries,
+                    SkipCertificateCheck = SkipCertificateCheck,
+                },
+                Partition = Partition,
+                Region = Region,
+                ProfileName = ProfileName,
+            };
+            string source = ResolveCredential(settings, provider!);
+
+            if (SkipCertificateCheck && Endpoint!.Scheme == Uri.UriSchemeHttps)
+            {
+                WriteWarning($"TLS certificate validation is off for {Endpoint.GetLeftPart(UriPartial.Authority)}: the connection can be intercepted. Use -SkipCertificateCheck only for test systems.");
+            }
+
+            ProviderRegistry.TryCreate(settings, out var instance);
+            var connection = new LbConnection(instance!, Endpoint!, Region)
+            {
+                CredentialSource = source,
+                UserName = settings.Credential?.UserName,
+                SkipCertificateCheck = SkipCertificateCheck,
+                TimeoutSec = TimeoutSec,
+                MaxRetries = MaxRetries,
+            };
+            try
+            {
+                Run(ct => instance!.ConnectAsync(Log, ct));
+            }
+            catch (LbException ex)
+            {
+                instance!.Dispose();
+                var record = ToErrorRecord(ex, Endpoint);
+                ThrowTerminatingError(new ErrorRecord(
+                    new LbException(ex.Kind, $"Could not connect to {provider} at {Endpoint}: {ex.Message}", ex.VendorCode, ex.StatusCode),
+                    ex.Kind == LbErrorKind.AuthenticationFailed ? ErrorIds.AuthenticationFailed : ErrorIds.ConnectFailed,
+                    record.CategoryInfo.Category, Endpoint));
+            }
+            ConnectionStore.Add(connection);
+            WriteVerbose($"Connected to {provider} at {Endpoint} (API {connection.ApiVersion ?? "n/a"}, credential from {source}); it is now the default connection.");
+            WriteObject(connection);
+        }
+
+        /// <summary>-Credential, then -SecretName, then the environment or .env: the first that is given wins.</summary>
+        private string ResolveCredential(LbConnectionSettings settings, string provider)
+        {
+            try
+            {
+                if (Credential != null)
+                {
+                    settings.Credential = new NetworkCredential(Credential.UserName, Credential.Password);
+                    return "Credential";
+                }
+                if (SecretName != null)
+                {
+                    settings.Credential = SecretManagementResolver.Resolve(this, SecretName, Vault, UserName);
+                    return "SecretManagement";
+                }
+                var found = EnvironmentCredentials.Find(provider, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+                if (found != null)
+                {
+                    settings.Credential = found.Value.Credential;
+                    return found.Value.Source;
+                }
+                return "None";
+            }
+            catch (LbException ex)
+            {
+                ThrowLbError(ex, SecretName);
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Logging;
+
+namespace LoadBalancerTools.Commands
+{
+    /// <summary>
+    /// Base of every cmdlet: owns the cancellation token (cancelled by Ctrl+C / StopProcessing), runs
+    /// async engine work off the pipeline thread, and writes whatever that work reports back on the
+    /// pipeline thread, the only thread PowerShell lets write.
+    /// </summary>
+    public abstract class LbCmdlet : PSCmdlet, ILbLog
+    {
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private BlockingCollection<Action>? _pending;
+        private int _pipelineThread;
+
+        protected CancellationToken Stopping => _stop.Token;
+
+        protected override void BeginProcessing()
+        {
+            _pipelineThread = Environment.CurrentManagedThreadId;
+        }
+
+        protected override void StopProcessing() => _stop.Cancel();
+
+        /// <summary>Runs async work and pumps its messages until it finishes; rethrows its exception.</summary>
+        protected T Run<T>(Func<CancellationToken, Task<T>> work)
+        {
+            _pipelineThread = Environment.CurrentManagedThreadId;
+            using var pending = new BlockingCollection<Action>();
+            _pending = pending;
+            var task = Task.Run(async () =>
+            {
+                try { return await work(_stop.Token).ConfigureAwait(false); }
+                finally { pending.CompleteAdding(); }
+            });
+            try
+            {
+                foreach (var write in pending.GetConsumingEnumerable()) write();
+            }
+            finally
+            {
+                _pending = null;
+            }
+            try
+            {
+                return task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        protected void Run(Func<CancellationToken, Task> work) =>
+            Run<bool>(async ct => { await work(ct).ConfigureAwait(false); return true; });
+
+        private void Post(Action write)
+        {
+            if (Environment.CurrentManagedThreadId == _pipelineThread)
+            {
+                write();
+                return;
+            }
+            var pending = _pending;
+            if (pending == null) return;
+            try { pending.Add(write); }
+            catch (InvalidOperationException) { /* the work finished while this message was on its way */ }
+        }
+
+        void ILbLog.Verbose(string message) => Post(() => WriteVerbose(message));
+        void ILbLog.Warning(string message) => Post(() => WriteWarning(message));
+        void ILbLog.Debug(string message) => Post(() => WriteDebug(message));
+        void ILbLog.Progress(int activityId, string activity, string status, int percent, bool completed) => Post(() =>
+            WriteProgress(new ProgressRecord(activityId, activity, status)
+            {
+                PercentComplete = percent,
+                RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            }));
+
+        protected ILbLog Log => this;
+
+        /// <summary>A per-item error: the pipeline goes on.</summary>
+        protected void WriteLbError(LbException ex, object? target) => WriteError(ToErrorRecord(ex, target));
+
+        protected void ThrowLbError(LbException ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+        protected void WriteError(string errorId, ErrorCategory category, string message, object? target) =>
+            WriteError(new ErrorRecord(new LbException(LbErrorKind.InvalidInput, message), errorId, category, target));
+
+        internal static ErrorRecord ToErrorRecord(LbException ex, object? target)
+        {
+            var (id, category) = Classify(ex);
+            return new ErrorRecord(ex, ex.ErrorId ?? id, category, target);
+        }
+
+        private static (string Id, ErrorCategory Category) Classify(LbException ex)
+        {
+            switch (ex.Kind)
+            {
+                case LbErrorKind.NotFound: return (ErrorIds.MemberNotFound, ErrorCategory.ObjectNotFound);
+                case LbErrorKind.AlreadyExists: return (ErrorIds.AlreadyExists, ErrorCategory.ResourceExists);
+                case LbErrorKind.Conflict: return (ErrorIds.Conflict, ErrorCategory.ResourceBusy);
+                case LbErrorKind.AuthenticationFailed: return (ErrorIds.AuthenticationFailed, ErrorCategory.AuthenticationError);
+                case LbErrorKind.Throttled: return (ErrorIds.Throttled, ErrorCategory.LimitsExceeded);
+                case LbErrorKind.Transient: return (ErrorIds.Transient, ErrorCategory.ConnectionError);
+                case LbErrorKind.Unreachable: return (ErrorIds.Unreachable, ErrorCategory.ConnectionError);
+                case LbErrorKind.NotSupported: return (ErrorIds.NotSupported, ErrorCategory.NotImplemented);
+                case LbErrorKind.InvalidInput: return (ErrorIds.InvalidAddress, ErrorCategory.InvalidArgument);
+                case LbErrorKind.MalformedResponse: return (ErrorIds.MalformedResponse, ErrorCategory.InvalidResult);
+                case LbErrorKind.ReadOnly: return (ErrorIds.ApiReadOnly, ErrorCategory.PermissionDenied);
+                default: return (ErrorIds.Rejected, ErrorCategory.InvalidOperation);
+            }
+        }
+    }
+}

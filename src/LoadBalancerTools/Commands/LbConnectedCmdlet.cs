@@ -1,0 +1,54 @@
+using System.Management.Automation;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
+using LoadBalancerTools.Session;
+
+namespace LoadBalancerTools.Commands
+{
+    /// <summary>A cmdlet that talks to a load balancer: -Connection, or the session's default.</summary>
+    public abstract class LbConnectedCmdlet : LbCmdlet
+    {
+        /// <summary>The connection to use; defaults to the last Connect-LbController of this session. Binds from piped pools and members.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public LbConnection? Connection { get; set; }
+
+        internal PoolService Pools { get; } = new PoolService();
+
+        /// <summary>The connection for the current record; terminating when there is none, since nothing can go on.</summary>
+        protected LbConnection ResolveConnection()
+        {
+            var connection = Connection ?? ConnectionStore.Default;
+            if (connection == null)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSInvalidOperationException("No load balancer connection: run Connect-LbController first, or pass -Connection."),
+                    ErrorIds.NoConnection, ErrorCategory.ConnectionError, null));
+            }
+            if (!connection!.IsConnected)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSInvalidOperationException($"The connection to {connection} was closed by Disconnect-LbController; connect again."),
+                    ErrorIds.NoConnection, ErrorCategory.ConnectionError, connection));
+            }
+            return connection;
+        }
+
+        /// <summary>Validates user input with the shared rules; on failure writes the error and returns false.</summary>
+        protected bool TryValidateEndpoint(string address, int port, object target, out string normalized)
+        {
+            normalized = address;
+            try
+            {
+                normalized = Util.MemberAddress.Normalize(address);
+                Util.MemberAddress.ValidatePort(port);
+                return true;
+            }
+            catch (LbException ex)
+            {
+                WriteLbError(ex, target);
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Management.Automation;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
+
+namespace LoadBalancerTools.Commands
+{
+    /// <summary>Changes a member's state (Enabled, Disabled, Drain, ForcedOffline) or weight; what is already as asked is left alone.</summary>
+    [Cmdlet(VerbsCommon.Set, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByAddress)]
+    [OutputType(typeof(LbPoolMember))]
+    public sealed class SetLbPoolMemberCommand : LbMemberCmdlet
+    {
+        [Parameter]
+        public SetState? State { get; set; }
+
+        [Parameter]
+        [ValidateRange(0, 65535)]
+        public int? Weight { get; set; }
+
+        /// <summary>How long a graceful disable may take, where the vendor takes one (NetScaler delay).</summary>
+        [Parameter]
+        [ValidateRange(0, 86400)]
+        public int? DrainTimeoutSec { get; set; }
+
+        /// <summary>Skips the extra confirmation that forcing a member offline asks for.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <summary>The states a user sets; "Drain" reads better as a verb than the resulting state Draining.</summary>
+        public enum SetState
+        {
+            Enabled,
+            Disabled,
+            Drain,
+            ForcedOffline,
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (State == null && Weight == null)
+            {
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("Give -State, -Weight or both."),
+                    ErrorIds.InvalidState, ErrorCategory.InvalidArgument, null));
+            }
+            var target = ResolveTarget();
+            if (target == null) return;
+            var (connection, pool, address, port) = target.Value;
+            string what = Describe(connection, pool, address, port);
+            var update = new LbMemberUpdate { State = ToModel(State), Weight = Weight, DrainTimeoutSec = DrainTimeoutSec };
+            try
+            {
+                PoolService.RequireCapabilities(connection, update);
+                var current = Run(ct => Pools.FindMemberAsync(connection, pool, address, port, Log, ct));
+                if (current == null)
+                {
+                    WriteLbError(new LbException(LbErrorKind.NotFound, $"{what} does not exist.") { ErrorId = ErrorIds.MemberNotFound }, (object?)InputObject ?? what);
+                    return;
+                }
+                string change = Change(current, update);
+                if (change.Length == 0)
+                {
+                    WriteVerbose($"{what} already has {update}; nothing to change.");
+                    if (PassThru) WriteObject(current);
+                    return;
+                }
+                if (!ShouldProcess(what, change)) return;
+                if (update.State == LbMemberState.ForcedOffline && !Force && !ConfirmSuppressed()
+                    && !ShouldContinue($"Forcing {what} offline cuts its existing connections. Continue?", "Force member offline"))
+                {
+                    return;
+                }
+                var (member, _) = Run(ct => Pools.SetMemberAsync(connection, current, update, Log, ct));
+                if (PassThru) WriteObject(member);
+            }
+            catch (LbException ex)
+            {
+                WriteLbError(ex, (object?)InputObject ?? what);
+            }
+        }
+
+        private bool ConfirmSuppressed() =>
+            MyInvocation.BoundParameters.TryGetValue("Confirm", out object? confirm) && confirm is SwitchParameter s && !s.IsPresent;
+
+        private static LbMemberState? ToModel(SetState? state) => state switch
+        {
+            SetState.Enabled => LbMemberState.Enabled,
+            SetState.Disabled => LbMemberState.Disabled,
+            SetState.Drain => LbMemberState.Draining,
+            SetState.ForcedOffline => LbMemberState.ForcedOffline,
+            _ => null,
+        };
+
+        private static string Change(LbPoolMember current, LbMemberUpdate update)
+        {
+            var parts = new List<string>();
+            if (update.State.HasValue && update.State != current.State) parts.Add($"Change state {current.State} -> {update.State}");
+            if (update.Weight.HasValue && update.Weight != current.Weight)
+            {
+                parts.Add(string.Format(CultureInfo.InvariantCulture, "Change weight {0} -> {1}", current.Weight?.ToString(CultureInfo.InvariantCulture) ?? "(none)", update.Weight));
+            }
+            return string.Join(", ", parts);
+        }
+    }
+}

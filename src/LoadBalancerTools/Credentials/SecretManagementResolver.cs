@@ -1,0 +1,90 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+using LoadBalancerTools.Errors;
+
+namespace LoadBalancerTools.Credentials
+{
+    /// <summary>
+    /// Reads a secret through Microsoft.PowerShell.SecretManagement\Get-Secret, in the caller's runspace
+    /// and on the pipeline thread (vault extensions are PowerShell code and may prompt to unlock).
+    /// </summary>
+    internal static class SecretManagementResolver
+    {
+        private const string GetSecret = "Microsoft.PowerShell.SecretManagement\\Get-Secret";
+
+        // Module-qualified so a look-alike Get-Secret from another module is never used.
+        private static readonly ScriptBlock Invoke = ScriptBlock.Create(
+            "param($Name, $Vault) if ($Vault) { " + GetSecret + " -Name $Name -Vault $Vault -ErrorAction Stop } else { " + GetSecret + " -Name $Name -ErrorAction Stop }");
+
+        /// <summary>The secret as a credential; user name from the secret or <paramref name="userName"/>.</summary>
+        public static NetworkCredential Resolve(PSCmdlet cmdlet, string name, string? vault, string? userName)
+        {
+            if (cmdlet.InvokeCommand.GetCommand(GetSecret, CommandTypes.Cmdlet | CommandTypes.Function) == null)
+            {
+                throw new LbException(LbErrorKind.InvalidInput,
+                    "-SecretName needs the SecretManagement module (Microsoft.PowerShell.SecretManagement), which is not installed. " +
+                    "Install it with 'Install-Module Microsoft.PowerShell.SecretManagement' and register a vault, or pass -Credential, " +
+                    "or set LBTOOLS_USERNAME and LBTOOLS_PASSWORD in the environment or a .env file.") { ErrorId = ErrorIds.SecretManagementMissing };
+            }
+
+            object? value;
+            try
+            {
+                var results = cmdlet.InvokeCommand.InvokeScript(false, Invoke, null, name, vault);
+                value = results.Count == 0 ? null : results[0]?.BaseObject;
+            }
+            catch (RuntimeException ex)
+            {
+                // Get-Secret's own messages name the secret and vault, never the value.
+                throw new LbException(LbErrorKind.NotFound,
+                    $"Get-Secret could not return the secret '{name}'{(vault != null ? $" from vault '{vault}'" : "")}: {ex.Message}", inner: null) { ErrorId = ErrorIds.SecretNotFound };
+            }
+
+            switch (value)
+            {
+                case PSCredential credential:
+                    return new NetworkCredential(credential.UserName, credential.Password);
+                case SecureString password:
+                    return new NetworkCredential(RequireUser(name, userName), password);
+                case string password:
+                    return new NetworkCredential(RequireUser(name, userName), password);
+                case IDictionary table:
+                    return FromTable(name, table, userName);
+                case null:
+                    throw new LbException(LbErrorKind.NotFound, $"Get-Secret returned nothing for the secret '{name}'.") { ErrorId = ErrorIds.SecretNotFound };
+                default:
+                    throw Unusable(name, $"it is a {value.GetType().Name}; use a PSCredential, SecureString, string or a hashtable with Username and Password");
+            }
+        }
+
+        private static NetworkCredential FromTable(string name, IDictionary table, string? userName)
+        {
+            object? user = null, password = null;
+            foreach (DictionaryEntry entry in table)
+            {
+                string key = entry.Key?.ToString() ?? "";
+                if (key.Equals("Username", StringComparison.OrdinalIgnoreCase) || key.Equals("User", StringComparison.OrdinalIgnoreCase)) user = Unwrap(entry.Value);
+                else if (key.Equals("Password", StringComparison.OrdinalIgnoreCase)) password = Unwrap(entry.Value);
+            }
+            string resolvedUser = user as string ?? RequireUser(name, userName);
+            switch (password)
+            {
+                case SecureString secure: return new NetworkCredential(resolvedUser, secure);
+                case string plain: return new NetworkCredential(resolvedUser, plain);
+                default: throw Unusable(name, "the hashtable has no Password entry");
+            }
+        }
+
+        private static object? Unwrap(object? value) => value is PSObject ps ? ps.BaseObject : value;
+
+        private static string RequireUser(string name, string? userName) =>
+            !string.IsNullOrEmpty(userName) ? userName!
+                : throw Unusable(name, "it holds only a password; give the user name with -UserName, or store a PSCredential");
+
+        private static LbException Unusable(string name, string why) =>
+            new LbException(LbErrorKind.InvalidInput, $"The secret '{name}' cannot be used as a credential: {why}.") { ErrorId = ErrorIds.SecretUnusable };
+    }
+}

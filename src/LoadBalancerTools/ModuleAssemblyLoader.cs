@@ -1,0 +1,41 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace LoadBalancerTools
+{
+    /// <summary>
+    /// Loads the engine and its third-party assemblies (Polly and the rest) from Dependencies/, in
+    /// isolation from whatever versions the host process already holds: PowerShell's documented
+    /// resolver pattern. On PowerShell 7 the engine lives in its own AssemblyLoadContext; on Windows
+    /// PowerShell an AssemblyResolve handler finds the files. Touches no engine type itself.
+    /// </summary>
+    public sealed class ModuleAssemblyLoader : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+    {
+        internal static readonly string DependencyDirectory =
+            Path.Combine(Path.GetDirectoryName(typeof(ModuleAssemblyLoader).Assembly.Location) ?? ".", "Dependencies");
+
+        private static readonly bool IsDesktop =
+            RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase);
+
+        public void OnImport()
+        {
+            if (IsDesktop) AppDomain.CurrentDomain.AssemblyResolve += ResolveOnDesktop;
+            else CoreResolver.Register(DependencyDirectory);
+        }
+
+        public void OnRemove(PSModuleInfo psModuleInfo)
+        {
+            if (IsDesktop) AppDomain.CurrentDomain.AssemblyResolve -= ResolveOnDesktop;
+            else CoreResolver.Unregister();
+        }
+
+        private static Assembly? ResolveOnDesktop(object? sender, ResolveEventArgs args)
+        {
+            string file = Path.Combine(DependencyDirectory, new AssemblyName(args.Name).Name + ".dll");
+            return File.Exists(file) ? Assembly.LoadFrom(file) : null;
+        }
+    }
+}
