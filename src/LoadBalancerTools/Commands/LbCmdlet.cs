@@ -19,7 +19,7 @@ namespace LoadBalancerTools.Commands
         private BlockingCollection<Action>? _pending;
         private int _pipelineThread;
 
-        protected CancellationToken Stopping => _stop.Token;
+        protected CancellationToken CancellationToken => _stop.Token;
 
         protected override void BeginProcessing()
         {
