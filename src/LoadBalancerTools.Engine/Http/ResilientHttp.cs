@@ -101,11 +101,14 @@ namespace LoadBalancerTools.Http
 
         private ResiliencePipeline<HttpResponseMessage> BuildPipeline(TransportOptions o)
         {
-            return new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = o.TimeProvider }
-                .AddTimeout(new TimeoutStrategyOptions { Timeout = o.TotalTimeout })
-                .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = o.TimeProvider }
+                .AddTimeout(new TimeoutStrategyOptions { Timeout = o.TotalTimeout });
+            // Polly requires at least one retry; -MaxRetries 0 means no retry strategy at all.
+            if (o.MaxRetries > 0)
+            {
+                builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
                 {
-                    MaxRetryAttempts = Math.Max(0, o.MaxRetries),
+                    MaxRetryAttempts = o.MaxRetries,
                     BackoffType = DelayBackoffType.Exponential,
                     UseJitter = true,
                     Delay = o.BaseDelay,
@@ -124,7 +127,9 @@ namespace LoadBalancerTools.Http
                         args.Outcome.Result?.Dispose();
                         return default;
                     },
-                })
+                });
+            }
+            return builder
                 .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
                 {
                     FailureRatio = o.BreakerFailureRatio,
