@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Logging;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.Providers;
+
+namespace LoadBalancerTools.Tests.Services
+{
+    /// <summary>A provider over a list, with hooks to fail the way real APIs do; for service logic on a fake clock.</summary>
+    internal sealed class InMemoryProvider : ILbProvider
+    {
+        private readonly List<LbPoolMember> _members = new List<LbPoolMember>();
+        public LbCapabilities Capabilities { get; set; } = LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.Weight | LbCapabilities.ActiveConnections;
+        public string ProviderName => "InMemory";
+        public string? ApiVersion => "1";
+        public int AddCalls, RemoveCalls, UpdateCalls, ReadCalls;
+        /// <summary>When set, the next add is applied and then reported as a lost response.</summary>
+        public bool LoseNextAddResponse;
+        /// <summary>When set, the next add fails ambiguously without being applied.</summary>
+        public bool FailNextAddBeforeApplying;
+        /// <summary>Each read of a draining member lowers its connections by this much.</summary>
+        public int DrainPerRead;
+
+        public static LbConnection Connect(InMemoryProvider provider) => new LbConnection(provider, new Uri("http://in-memory/"));
+
+        public LbPoolMember Seed(string address, int port, long active = 0)
+        {
+            var m = new LbPoolMember { Provider = ProviderName, Pool = "web", Address = address, Port = port, Name = $"{address}:{port}", ActiveConnections = active, Weight = 1 };
+            lock (_members) _members.Add(m);
+            return m;
+        }
+
+        public IReadOnlyList<LbPoolMember> Snapshot() { lock (_members) return _members.ToList(); }
+
+        public Task ConnectAsync(ILbLog log, CancellationToken ct) => Task.CompletedTask;
+        public Task DisconnectAsync(ILbLog log, CancellationToken ct) => Task.CompletedTask;
+        public Task<IReadOnlyList<LbPool>> GetPoolsAsync(ILbLog log, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<LbPool>>(new[] { new LbPool { Pool = "web", MemberCount = Snapshot().Count } });
+
+        public Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(string pool, ILbLog log, CancellationToken ct)
+        {
+            if (pool != "web") throw new LbException(LbErrorKind.NotFound, "no pool " + pool) { ErrorId = ErrorIds.PoolNotFound };
+            Interlocked.Increment(ref ReadCalls);
+            lock (_members)
+            {
+                foreach (var m in _members.Where(m => m.State == LbMemberState.Draining))
+                {
+                    m.ActiveConnections = Math.Max(0, (m.ActiveConnections ?? 0) - DrainPerRead);
+                }
+                return Task.FromResult<IReadOnlyList<LbPoolMember>>(_members.Select(Copy).ToList());
+            }
+        }
+
+        public Task<LbPoolMember> AddMemberAsync(string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
+        {
+            Interlocked.Increment(ref AddCalls);
+            if (FailNextAddBeforeApplying)
+            {
+                FailNextAddBeforeApplying = false;
+                throw new LbException(LbErrorKind.Transient, "timed out") { Ambiguous = true };
+            }
+            var added = Seed(spec.Address, spec.Port);
+            if (LoseNextAddResponse)
+            {
+                LoseNextAddResponse = false;
+                throw new LbException(LbErrorKind.Transient, "connection dropped") { Ambiguous = true };
+            }
+            return Task.FromResult(Copy(added));
+        }
+
+        public Task RemoveMemberAsync(LbPoolMember member, ILbLog log, CancellationToken ct)
+        {
+            Interlocked.Increment(ref RemoveCalls);
+            lock (_members)
+            {
+                if (_members.RemoveAll(m => m.Matches(member.Address, member.Port)) == 0) throw new LbException(LbErrorKind.NotFound, "gone");
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task<LbPoolMember> UpdateMemberAsync(LbPoolMember member, LbMemberUpdate update, ILbLog log, CancellationToken ct)
+        {
+            Interlocked.Increment(ref UpdateCalls);
+            lock (_members)
+            {
+                var m = _members.Single(x => x.Matches(member.Address, member.Port));
+                if (update.State.HasValue) m.State = update.State.Value;
+                if (update.Weight.HasValue) m.Weight = update.Weight;
+                return Task.FromResult(Copy(m));
+            }
+        }
+
+        public void Dispose() { }
+
+        private static LbPoolMember Copy(LbPoolMember m) => new LbPoolMember
+        {
+            Provider = m.Provider, Pool = m.Pool, Address = m.Address, Port = m.Port, Name = m.Name, State = m.State,
+            Health = m.Health, Weight = m.Weight, ActiveConnections = m.ActiveConnections,
+        };
+    }
+}
