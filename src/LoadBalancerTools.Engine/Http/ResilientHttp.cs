@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
@@ -9,9 +8,6 @@ using System.Threading.Tasks;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Logging;
 using Polly;
-using Polly.CircuitBreaker;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace LoadBalancerTools.Http
 {
@@ -23,19 +19,15 @@ namespace LoadBalancerTools.Http
     public sealed class ResilientHttp
     {
         private static readonly ConcurrentDictionary<string, ResilientHttp> Cache = new ConcurrentDictionary<string, ResilientHttp>();
-        private static readonly ResiliencePropertyKey<RequestKind> KindKey = new ResiliencePropertyKey<RequestKind>("lb.kind");
-        private static readonly ResiliencePropertyKey<ILbLog> LogKey = new ResiliencePropertyKey<ILbLog>("lb.log");
-        private static readonly ResiliencePropertyKey<string> DescriptionKey = new ResiliencePropertyKey<string>("lb.request");
-
         private readonly HttpClient _client;
-        private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+        private readonly ResilientPipeline<HttpResponseMessage> _pipeline;
         private readonly TransportOptions _options;
 
         private ResilientHttp(TransportOptions options, HttpMessageHandler? handler)
         {
             _options = options;
             _client = new HttpClient(handler ?? CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
-            _pipeline = BuildPipeline(options);
+            _pipeline = new ResilientPipeline<HttpResponseMessage>(options, Policy(options.TimeProvider));
         }
 
         /// <summary>The shared pipeline for this endpoint and settings.</summary>
@@ -53,36 +45,15 @@ namespace LoadBalancerTools.Http
         /// </summary>
         public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
         {
-            var context = ResilienceContextPool.Shared.Get(cancellationToken);
-            string description = "";
+            string description;
+            using (var probe = createRequest()) description = probe.Method + " " + probe.RequestUri?.GetLeftPart(UriPartial.Path);
             try
             {
-                context.Properties.Set(KindKey, kind);
-                context.Properties.Set(LogKey, log);
-                return await _pipeline.ExecuteAsync(async ctx =>
+                return await _pipeline.ExecuteAsync(description, kind, log, async ct =>
                 {
                     using var request = createRequest();
-                    description = request.Method + " " + request.RequestUri?.GetLeftPart(UriPartial.Path);
-                    ctx.Properties.Set(DescriptionKey, description);
-                    return await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken).ConfigureAwait(false);
-                }, context).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (BrokenCircuitException ex)
-            {
-                throw new LbException(LbErrorKind.Transient,
-                    $"The circuit breaker for this endpoint is open after repeated failures; {description} was not sent. Calls resume after {_options.BreakerBreakDuration.TotalSeconds:0} s.",
-                    inner: ex);
-            }
-            catch (TimeoutRejectedException ex)
-            {
-                throw new LbException(LbErrorKind.Transient, $"{description} timed out after {ex.Timeout.TotalSeconds:0.#} s.", inner: ex)
-                {
-                    Ambiguous = kind != RequestKind.Read,
-                };
+                    return await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
             }
             catch (HttpRequestException ex)
             {
@@ -93,66 +64,20 @@ namespace LoadBalancerTools.Http
                     Ambiguous = !refused && kind != RequestKind.Read,
                 };
             }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(context);
-            }
         }
 
-        private ResiliencePipeline<HttpResponseMessage> BuildPipeline(TransportOptions o)
+        private static ResiliencePolicy<HttpResponseMessage> Policy(TimeProvider time) => new ResiliencePolicy<HttpResponseMessage>
         {
-            var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = o.TimeProvider }
-                .AddTimeout(new TimeoutStrategyOptions { Timeout = o.TotalTimeout });
-            // Polly requires at least one retry; -MaxRetries 0 means no retry strategy at all.
-            if (o.MaxRetries > 0)
-            {
-                builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-                {
-                    MaxRetryAttempts = o.MaxRetries,
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = o.BaseDelay,
-                    MaxDelay = o.MaxDelay,
-                    ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.Context)),
-                    DelayGenerator = args => new ValueTask<TimeSpan?>(RetryAfter(args.Outcome.Result, o.TimeProvider)),
-                    OnRetry = args =>
-                    {
-                        var log = args.Context.Properties.GetValue(LogKey, NullLog.Instance);
-                        args.Context.Properties.TryGetValue(DescriptionKey, out var what);
-                        string why = args.Outcome.Result is { } r
-                            ? $"{(int)r.StatusCode} {r.ReasonPhrase}"
-                            : args.Outcome.Exception?.GetType().Name ?? "failure";
-                        log.Verbose(string.Format(CultureInfo.InvariantCulture,
-                            "Retrying {0} (retry {1} of {2}) in {3:0.###} s after {4}.", what, args.AttemptNumber + 1, o.MaxRetries, args.RetryDelay.TotalSeconds, why));
-                        args.Outcome.Result?.Dispose();
-                        return default;
-                    },
-                });
-            }
-            return builder
-                .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
-                {
-                    FailureRatio = o.BreakerFailureRatio,
-                    MinimumThroughput = o.BreakerMinimumThroughput,
-                    SamplingDuration = o.BreakerSamplingDuration,
-                    BreakDuration = o.BreakerBreakDuration,
-                    // Throttling is the server protecting itself, not the endpoint failing: it does not trip the breaker.
-                    ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is HttpRequestException or TimeoutRejectedException
-                        || (args.Outcome.Result is { } r && (int)r.StatusCode >= 500)),
-                    OnOpened = args =>
-                    {
-                        args.Context.Properties.GetValue(LogKey, NullLog.Instance)
-                            .Warning($"Circuit breaker opened for this endpoint for {args.BreakDuration.TotalSeconds:0} s after repeated failures.");
-                        return default;
-                    },
-                })
-                .AddTimeout(new TimeoutStrategyOptions { Timeout = o.AttemptTimeout })
-                .Build();
-        }
+            ShouldRetry = ShouldRetry,
+            // Throttling is the server protecting itself, not the endpoint failing: it does not trip the breaker.
+            IsFailure = o => o.Exception is HttpRequestException || (o.Result is { } r && (int)r.StatusCode >= 500),
+            RetryAfter = r => RetryAfter(r, time),
+            Describe = r => $"{(int)r.StatusCode} {r.ReasonPhrase}",
+            Discard = r => r.Dispose(),
+        };
 
-        private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, ResilienceContext context)
+        private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, RequestKind kind)
         {
-            var kind = context.Properties.GetValue(KindKey, RequestKind.Read);
             if (outcome.Result is { } response)
             {
                 int status = (int)response.StatusCode;
@@ -161,17 +86,8 @@ namespace LoadBalancerTools.Http
                 if (kind == RequestKind.NonIdempotentWrite) return false;
                 return status == 408 || status >= 500;
             }
-
-            switch (outcome.Exception)
-            {
-                case HttpRequestException hre:
-                    // A refused connection never reached the server; anything else may have.
-                    return kind != RequestKind.NonIdempotentWrite || IsConnectionRefused(hre);
-                case TimeoutRejectedException:
-                    return kind != RequestKind.NonIdempotentWrite;
-                default:
-                    return false;
-            }
+            // A refused connection never reached the server; anything else may have.
+            return outcome.Exception is HttpRequestException hre && (kind != RequestKind.NonIdempotentWrite || IsConnectionRefused(hre));
         }
 
         /// <summary>The server's Retry-After, in seconds or as a date; null lets the backoff decide.</summary>

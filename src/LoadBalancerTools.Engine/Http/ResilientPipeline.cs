@@ -1,0 +1,135 @@
+using System;
+using System.Globalization;
+using System.Threading;
+using System.Threading.Tasks;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace LoadBalancerTools.Http
+{
+    /// <summary>How one transport's results look to the shared resilience shape.</summary>
+    public sealed class ResiliencePolicy<T>
+    {
+        /// <summary>Whether an outcome may be retried, given how safe the request is to repeat.</summary>
+        public Func<Outcome<T>, RequestKind, bool> ShouldRetry { get; set; } = (_, _) => false;
+        /// <summary>Whether an outcome counts against the endpoint for the circuit breaker.</summary>
+        public Func<Outcome<T>, bool> IsFailure { get; set; } = o => o.Exception != null;
+        /// <summary>A server-requested wait, or null for the computed backoff.</summary>
+        public Func<T, TimeSpan?> RetryAfter { get; set; } = _ => null;
+        /// <summary>A short description of a result, for the retry's verbose line.</summary>
+        public Func<T, string> Describe { get; set; } = r => r?.ToString() ?? "";
+        /// <summary>Releases a result that is being retried.</summary>
+        public Action<T> Discard { get; set; } = _ => { };
+    }
+
+    /// <summary>
+    /// The pipeline shape every transport shares: total timeout → retry (exponential backoff with
+    /// jitter, server Retry-After first) → circuit breaker → per-attempt timeout.
+    /// </summary>
+    public sealed class ResilientPipeline<T>
+    {
+        private static readonly ResiliencePropertyKey<RequestKind> KindKey = new ResiliencePropertyKey<RequestKind>("lb.kind");
+        private static readonly ResiliencePropertyKey<ILbLog> LogKey = new ResiliencePropertyKey<ILbLog>("lb.log");
+        private static readonly ResiliencePropertyKey<string> DescriptionKey = new ResiliencePropertyKey<string>("lb.request");
+
+        private readonly ResiliencePipeline<T> _pipeline;
+        private readonly TransportOptions _options;
+
+        public ResilientPipeline(TransportOptions options, ResiliencePolicy<T> policy)
+        {
+            _options = options;
+            _pipeline = Build(options, policy);
+        }
+
+        /// <summary>
+        /// Runs one logical call; <paramref name="attempt"/> runs once per try. Timeouts and an open
+        /// circuit become <see cref="LbException"/>; a timed-out write is marked ambiguous.
+        /// </summary>
+        public async Task<T> ExecuteAsync(string description, RequestKind kind, ILbLog log, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+        {
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            try
+            {
+                context.Properties.Set(KindKey, kind);
+                context.Properties.Set(LogKey, log);
+                context.Properties.Set(DescriptionKey, description);
+                return await _pipeline.ExecuteAsync(async ctx => await attempt(ctx.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (BrokenCircuitException ex)
+            {
+                throw new LbException(LbErrorKind.Transient,
+                    $"The circuit breaker for this endpoint is open after repeated failures; {description} was not sent. Calls resume after {_options.BreakerBreakDuration.TotalSeconds:0} s.",
+                    inner: ex);
+            }
+            catch (TimeoutRejectedException ex)
+            {
+                throw new LbException(LbErrorKind.Transient, $"{description} timed out after {ex.Timeout.TotalSeconds:0.#} s.", inner: ex)
+                {
+                    Ambiguous = kind != RequestKind.Read,
+                };
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        private static ResiliencePipeline<T> Build(TransportOptions o, ResiliencePolicy<T> policy)
+        {
+            var builder = new ResiliencePipelineBuilder<T> { TimeProvider = o.TimeProvider }
+                .AddTimeout(new TimeoutStrategyOptions { Timeout = o.TotalTimeout });
+            // Polly requires at least one retry; -MaxRetries 0 means no retry strategy at all.
+            if (o.MaxRetries > 0)
+            {
+                builder.AddRetry(new RetryStrategyOptions<T>
+                {
+                    MaxRetryAttempts = o.MaxRetries,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = o.BaseDelay,
+                    MaxDelay = o.MaxDelay,
+                    ShouldHandle = args => new ValueTask<bool>(
+                        args.Outcome.Exception is TimeoutRejectedException
+                            ? args.Context.Properties.GetValue(KindKey, RequestKind.Read) != RequestKind.NonIdempotentWrite
+                            : policy.ShouldRetry(args.Outcome, args.Context.Properties.GetValue(KindKey, RequestKind.Read))),
+                    DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Result is { } r ? policy.RetryAfter(r) : null),
+                    OnRetry = args =>
+                    {
+                        var log = args.Context.Properties.GetValue(LogKey, NullLog.Instance);
+                        args.Context.Properties.TryGetValue(DescriptionKey, out var what);
+                        string why = args.Outcome.Result is { } r ? policy.Describe(r) : args.Outcome.Exception?.GetType().Name ?? "failure";
+                        log.Verbose(string.Format(CultureInfo.InvariantCulture,
+                            "Retrying {0} (retry {1} of {2}) in {3:0.###} s after {4}.", what, args.AttemptNumber + 1, o.MaxRetries, args.RetryDelay.TotalSeconds, why));
+                        if (args.Outcome.Result is { } result) policy.Discard(result);
+                        return default;
+                    },
+                });
+            }
+            return builder
+                .AddCircuitBreaker(new CircuitBreakerStrategyOptions<T>
+                {
+                    FailureRatio = o.BreakerFailureRatio,
+                    MinimumThroughput = o.BreakerMinimumThroughput,
+                    SamplingDuration = o.BreakerSamplingDuration,
+                    BreakDuration = o.BreakerBreakDuration,
+                    ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is TimeoutRejectedException || policy.IsFailure(args.Outcome)),
+                    OnOpened = args =>
+                    {
+                        args.Context.Properties.GetValue(LogKey, NullLog.Instance)
+                            .Warning($"Circuit breaker opened for this endpoint for {args.BreakDuration.TotalSeconds:0} s after repeated failures.");
+                        return default;
+                    },
+                })
+                .AddTimeout(new TimeoutStrategyOptions { Timeout = o.AttemptTimeout })
+                .Build();
+        }
+    }
+}
