@@ -20,7 +20,8 @@ param(
 
 $ErrorActionPreference = 'Stop'
 $root = $PSScriptRoot
-$solution = Join-Path $root 'LbTools.sln'
+# Only the engine's core cmdlets exist where no pwsh is installed (see tools/LbHost), so paths use .NET.
+$solution = [IO.Path]::Combine($root, 'LbTools.sln')
 
 function Invoke-Dotnet {
     param([string[]] $Arguments)
@@ -32,8 +33,8 @@ function Invoke-Dotnet {
 switch ($Task) {
     'Build' {
         Invoke-Dotnet @('build', $solution, '-c', $Configuration, '--nologo')
-        $manifest = Join-Path $root 'out/LoadBalancerTools/LoadBalancerTools.psd1'
-        if (-not (Test-Path $manifest)) { throw "The build did not produce $manifest." }
+        $manifest = [IO.Path]::Combine($root, 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
+        if (-not [IO.File]::Exists($manifest)) { throw "The build did not produce $manifest." }
         "Module built: $manifest"
     }
     'Test' {
@@ -41,7 +42,8 @@ switch ($Task) {
     }
     'Package' {
         Invoke-Dotnet @('build', $solution, '-c', $Configuration, '--nologo')
-        Invoke-Dotnet @('pack', (Join-Path $root 'tools/Packaging/Packaging.proj'), '-c', $Configuration, '--nologo', '-o', (Join-Path $root 'out/packages'))
-        Get-ChildItem (Join-Path $root 'out/packages') -Filter *.nupkg | ForEach-Object { "Package: $($_.FullName)" }
+        $packages = [IO.Path]::Combine($root, 'out', 'packages')
+        Invoke-Dotnet @('pack', [IO.Path]::Combine($root, 'tools', 'Packaging', 'Packaging.proj'), '-c', $Configuration, '--nologo', '-o', $packages)
+        [IO.Directory]::GetFiles($packages, '*.nupkg') | ForEach-Object { "Package: $_" }
     }
 }
