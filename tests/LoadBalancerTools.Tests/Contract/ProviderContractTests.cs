@@ -1,0 +1,179 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.TestKit.Hosting;
+
+namespace LoadBalancerTools.Tests.Contract
+{
+    /// <summary>
+    /// The behaviour every provider owes its users, run through the real PowerShell engine. A provider
+    /// joins by subclassing with a target that starts its emulator or real load balancer.
+    /// </summary>
+    public abstract class ProviderContractTests : IAsyncLifetime
+    {
+        protected IContractTarget Target { get; private set; } = null!;
+        protected PsSession Ps { get; private set; } = null!;
+
+        protected abstract Task<IContractTarget> StartTargetAsync();
+
+        public async Task InitializeAsync()
+        {
+            Target = await StartTargetAsync();
+            Ps = new PsSession();
+            var connected = Ps.Run(Target.ConnectScript + " | Out-Null");
+            Assert.False(connected.HadErrors, connected.ToString());
+        }
+
+        public async Task DisposeAsync()
+        {
+            Ps?.Dispose();
+            if (Target != null) await Target.DisposeAsync();
+        }
+
+        private string Pool => Target.Pool;
+        private (string Address, int Port) New => Target.NewMembers[0];
+
+        protected PsResult Members() => Ps.Run($"Get-LbPoolMember -Pool '{Pool}'");
+
+        private static bool Has(PsResult r, string address, int port) =>
+            r.Output.Any(o => (string)o.Properties["Address"].Value == address && (int)o.Properties["Port"].Value == port);
+
+        [Fact]
+        public void Declares_its_capabilities_on_the_connection()
+        {
+            var r = Ps.Run("(Get-LbConnection -Default).Capabilities");
+            Assert.Equal(Target.Capabilities, (LbCapabilities)r.Output.Single().BaseObject);
+        }
+
+        [Fact]
+        public void Lists_the_pool()
+        {
+            var r = Ps.Run("Get-LbPool");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains(r.Output, o => (string)o.Properties["Pool"].Value == Pool);
+            Assert.All(r.Output, o => Assert.Equal("LoadBalancerTools.Model.LbPool", o.TypeNames[0]));
+        }
+
+        [Fact]
+        public void Lists_members_as_typed_objects()
+        {
+            var r = Members();
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal(Target.SeededMembers.OrderBy(m => m.Address).ThenBy(m => m.Port),
+                r.Output.Select(o => ((string)o.Properties["Address"].Value, (int)o.Properties["Port"].Value)).OrderBy(m => m.Item1).ThenBy(m => m.Item2));
+            Assert.All(r.Output, o =>
+            {
+                Assert.Equal("LoadBalancerTools.Model.LbPoolMember", o.TypeNames[0]);
+                Assert.Equal(Pool, o.Properties["Pool"].Value);
+                Assert.IsType<LbMemberState>(o.Properties["State"].Value);
+            });
+        }
+
+        [Fact]
+        public void Adds_a_member_once_and_a_second_add_changes_nothing()
+        {
+            var added = Ps.Run($"Add-LbPoolMember -Pool '{Pool}' -Address {New.Address} -Port {New.Port} -PassThru");
+            Assert.False(added.HadErrors, added.ToString());
+            Assert.Equal(New.Address, added.Prop<string>(0, "Address"));
+
+            var again = Ps.Run($"Add-LbPoolMember -Pool '{Pool}' -Address {New.Address} -Port {New.Port} -Verbose");
+            Assert.False(again.HadErrors, again.ToString());
+            Assert.Contains(again.Verbose, v => v.Contains("already a member"));
+
+            var members = Members();
+            Assert.Single(members.Output, o => (string)o.Properties["Address"].Value == New.Address && (int)o.Properties["Port"].Value == New.Port);
+            Assert.Equal(Target.SeededMembers.Count + 1, members.Output.Count);
+        }
+
+        [Fact]
+        public void Removes_a_member_and_removing_it_again_is_not_an_error()
+        {
+            var (address, port) = Target.SeededMembers[0];
+            var removed = Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} | Remove-LbPoolMember -Confirm:$false");
+            Assert.False(removed.HadErrors, removed.ToString());
+            Assert.False(Has(Members(), address, port));
+
+            var again = Ps.Run($"Remove-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} -Confirm:$false -Verbose");
+            Assert.False(again.HadErrors, again.ToString());
+            Assert.Contains(again.Verbose, v => v.Contains("does not exist"));
+        }
+
+        [Fact]
+        public void WhatIf_says_what_would_change_and_changes_nothing()
+        {
+            var r = Ps.Run($"Add-LbPoolMember -Pool '{Pool}' -Address {New.Address} -Port {New.Port} -WhatIf; " +
+                           $"Remove-LbPoolMember -Pool '{Pool}' -Address {Target.SeededMembers[0].Address} -Port {Target.SeededMembers[0].Port} -WhatIf");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains(r.HostLines, l => l.StartsWith("What if:") && l.Contains("Add member") && l.Contains(New.Address));
+            Assert.Contains(r.HostLines, l => l.StartsWith("What if:") && l.Contains("Remove") && l.Contains(Target.SeededMembers[0].Address));
+            Assert.Equal(Target.SeededMembers.Count, Members().Output.Count);
+        }
+
+        [Theory]
+        [InlineData("Disabled", LbCapabilities.Disable, LbMemberState.Disabled)]
+        [InlineData("Drain", LbCapabilities.Drain, LbMemberState.Draining)]
+        public void Changes_state_where_supported_and_refuses_clearly_where_not(string state, LbCapabilities needs, LbMemberState expected)
+        {
+            var (address, port) = Target.SeededMembers[0];
+            var r = Ps.Run($"Set-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} -State {state} -PassThru");
+            if (Target.Capabilities.HasFlag(needs))
+            {
+                Assert.False(r.HadErrors, r.ToString());
+                var read = Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port}");
+                Assert.Equal(expected, read.Prop<LbMemberState>(0, "State"));
+
+                var back = Ps.Run($"Set-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} -State Enabled -PassThru");
+                Assert.False(back.HadErrors, back.ToString());
+                Assert.Equal(LbMemberState.Enabled, Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port}").Prop<LbMemberState>(0, "State"));
+            }
+            else
+            {
+                var error = Assert.Single(r.Errors);
+                Assert.StartsWith("LbNotSupported,", error.FullyQualifiedErrorId);
+                Assert.Contains("not supported by this provider", error.Exception.Message);
+                Assert.Equal(LbMemberState.Enabled, Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port}").Prop<LbMemberState>(0, "State"));
+            }
+        }
+
+        [Fact]
+        public void Changes_weight_where_supported()
+        {
+            var (address, port) = Target.SeededMembers[0];
+            var r = Ps.Run($"Set-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} -Weight 7 -PassThru");
+            if (Target.Capabilities.HasFlag(LbCapabilities.Weight))
+            {
+                Assert.False(r.HadErrors, r.ToString());
+                Assert.Equal(7, Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port}").Prop<int>(0, "Weight"));
+            }
+            else
+            {
+                Assert.StartsWith("LbNotSupported,", Assert.Single(r.Errors).FullyQualifiedErrorId);
+            }
+        }
+
+        [Fact]
+        public void Bad_input_gives_error_records_naming_the_value_and_the_pipeline_goes_on()
+        {
+            var r = Ps.Run(
+                $"@([pscustomobject]@{{ Address = 'not an address'; Port = 80 }}, [pscustomobject]@{{ Address = '{New.Address}'; Port = 70000 }}, " +
+                $"[pscustomobject]@{{ Address = '{New.Address}'; Port = {New.Port} }}) | Add-LbPoolMember -Pool '{Pool}' -PassThru");
+            Assert.Equal(2, r.Errors.Count);
+            Assert.StartsWith("LbInvalidAddress,", r.Errors[0].FullyQualifiedErrorId);
+            Assert.Contains("'not an address'", r.Errors[0].Exception.Message);
+            Assert.StartsWith("LbInvalidPort,", r.Errors[1].FullyQualifiedErrorId);
+            Assert.Contains("70000", r.Errors[1].Exception.Message);
+            Assert.Single(r.Output); // the good row after the bad ones was still added
+        }
+
+        [Fact]
+        public void An_unknown_pool_is_an_error_naming_the_pool()
+        {
+            var r = Ps.Run("Get-LbPoolMember -Pool 'no-such-pool'");
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("LbPoolNotFound,", error.FullyQualifiedErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
+            Assert.Contains("no-such-pool", error.Exception.Message + error.TargetObject);
+        }
+    }
+}
