@@ -17,6 +17,7 @@ namespace LoadBalancerTools.Http
         private readonly ResilientHttp _http;
         private readonly Action<HttpRequestMessage>? _authenticate;
         private readonly Func<ApiResponse, LbException> _mapError;
+        private SessionAuth? _session;
 
         /// <param name="baseUri">Ends with '/'; relative paths are resolved against it.</param>
         /// <param name="authenticate">Adds credentials to each attempt's request; never logs them.</param>
@@ -31,16 +32,53 @@ namespace LoadBalancerTools.Http
 
         public Uri BaseUri => _base;
 
-        /// <summary>Sends and returns the parsed body (an undefined element when empty); non-success statuses throw the mapped error.</summary>
-        public async Task<JsonElement> SendAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
+        /// <summary>
+        /// Sends every request with a session token; when a response shows the session expired, the
+        /// session is renewed once and that request replayed once.
+        /// </summary>
+        public void UseSession(ApiSession session, Action<HttpRequestMessage, string> apply, Func<ApiResponse, bool> isExpired) =>
+            _session = new SessionAuth(session, apply, isExpired);
+
+        private sealed class SessionAuth
         {
-            var response = await SendRawAsync(method, relativePath, jsonBody, kind, log, cancellationToken).ConfigureAwait(false);
+            public SessionAuth(ApiSession session, Action<HttpRequestMessage, string> apply, Func<ApiResponse, bool> isExpired)
+            {
+                Session = session;
+                Apply = apply;
+                IsExpired = isExpired;
+            }
+
+            public ApiSession Session { get; }
+            public Action<HttpRequestMessage, string> Apply { get; }
+            public Func<ApiResponse, bool> IsExpired { get; }
+        }
+
+        /// <summary>Sends and returns the parsed body (an undefined element when empty); non-success statuses throw the mapped error.</summary>
+        public async Task<JsonElement> SendAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log, CancellationToken cancellationToken,
+            Action<HttpRequestMessage>? customize = null)
+        {
+            var response = await SendRawAsync(method, relativePath, jsonBody, kind, log, cancellationToken, customize).ConfigureAwait(false);
             if (!response.IsSuccess) throw _mapError(response);
             return response.Json();
         }
 
         /// <summary>Sends and returns status and body without judging them.</summary>
-        public async Task<ApiResponse> SendRawAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
+        public async Task<ApiResponse> SendRawAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log, CancellationToken cancellationToken,
+            Action<HttpRequestMessage>? customize = null)
+        {
+            var session = _session;
+            if (session == null) return await SendOnceAsync(method, relativePath, jsonBody, kind, log, customize, cancellationToken).ConfigureAwait(false);
+
+            string token = await session.Session.GetTokenAsync(log, cancellationToken).ConfigureAwait(false);
+            var response = await SendOnceAsync(method, relativePath, jsonBody, kind, log, r => { session.Apply(r, token); customize?.Invoke(r); }, cancellationToken).ConfigureAwait(false);
+            if (!session.IsExpired(response)) return response;
+            // An expired session rejected the request before acting on it, so replaying it once is safe.
+            string renewed = await session.Session.RenewAsync(token, log, cancellationToken).ConfigureAwait(false);
+            return await SendOnceAsync(method, relativePath, jsonBody, kind, log, r => { session.Apply(r, renewed); customize?.Invoke(r); }, cancellationToken).ConfigureAwait(false);
+        }
+
+        private async Task<ApiResponse> SendOnceAsync(HttpMethod method, string relativePath, string? jsonBody, RequestKind kind, ILbLog log,
+            Action<HttpRequestMessage>? customize, CancellationToken cancellationToken)
         {
             var uri = new Uri(_base, relativePath);
             using var response = await _http.SendAsync(() =>
@@ -49,6 +87,7 @@ namespace LoadBalancerTools.Http
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
                 if (jsonBody != null) request.Content = new StringContent(jsonBody, Encoding.UTF8, "application/json");
                 _authenticate?.Invoke(request);
+                customize?.Invoke(request);
                 return request;
             }, kind, log, cancellationToken).ConfigureAwait(false);
             string body = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
