@@ -27,5 +27,6 @@ namespace LoadBalancerTools.Errors
         public const string MalformedResponse = "LbMalformedResponse";
         public const string DrainTimeout = "LbDrainTimeout";
         public const string AlreadyExists = "LbAlreadyExists";
+        public const string InvalidName = "LbInvalidName";
     }
 }

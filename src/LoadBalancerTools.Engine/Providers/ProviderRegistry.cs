@@ -12,6 +12,7 @@ namespace LoadBalancerTools.Providers
             new Dictionary<string, Func<LbConnectionSettings, ILbProvider>>(StringComparer.OrdinalIgnoreCase)
             {
                 ["NginxPlus"] = s => new NginxPlusProvider(s),
+                ["HAProxy"] = s => new HAProxy.HaproxyProvider(s),
             };
 
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
