@@ -92,7 +92,16 @@ namespace LoadBalancerTools.Http
             }, kind, log, cancellationToken).ConfigureAwait(false);
             string body = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             log.Debug($"{method} {uri.AbsolutePath} -> {(int)response.StatusCode}");
-            return new ApiResponse((int)response.StatusCode, body, method + " " + uri.AbsolutePath);
+            return new ApiResponse((int)response.StatusCode, body, method + " " + uri.AbsolutePath) { ETag = ETagOf(response) };
+        }
+
+        /// <summary>The ETag header, or the ETag trailer (Caddy 2.6 sends it after the body).</summary>
+        private static string? ETagOf(HttpResponseMessage response)
+        {
+            if (response.Headers.ETag != null) return response.Headers.ETag.ToString();
+            // TrailingHeaders exists on PowerShell 7's runtime but not in netstandard2.0's surface.
+            var trailers = response.GetType().GetProperty("TrailingHeaders")?.GetValue(response) as System.Net.Http.Headers.HttpHeaders;
+            return trailers != null && trailers.TryGetValues("ETag", out var values) ? string.Join(",", values) : null;
         }
     }
 
@@ -108,6 +117,8 @@ namespace LoadBalancerTools.Http
 
         public int Status { get; }
         public string Body { get; }
+        /// <summary>The entity tag, from a header or a trailer, for If-Match on the next write.</summary>
+        public string? ETag { get; set; }
         /// <summary>Method and path, for messages.</summary>
         public string Request { get; }
         public bool IsSuccess => Status >= 200 && Status < 300;

@@ -13,6 +13,7 @@ namespace LoadBalancerTools.Providers
             {
                 ["NginxPlus"] = s => new NginxPlusProvider(s),
                 ["HAProxy"] = s => new HAProxy.HaproxyProvider(s),
+                ["Caddy"] = s => new Caddy.CaddyProvider(s),
             };
 
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
