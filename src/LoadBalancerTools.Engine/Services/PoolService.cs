@@ -25,9 +25,15 @@ namespace LoadBalancerTools.Services
     {
         private readonly TimeProvider _time;
 
-        public PoolService(TimeProvider? time = null)
+        /// <summary>On the system clock. (Cmdlets use this one: the cmdlet assembly must not name third-party types such as Microsoft.Bcl.TimeProvider's, which live in the isolated context.)</summary>
+        public PoolService()
+            : this(TimeProvider.System)
         {
-            _time = time ?? TimeProvider.System;
+        }
+
+        public PoolService(TimeProvider time)
+        {
+            _time = time;
         }
 
         /// <summary>First wait between drain polls; it doubles up to <see cref="MaxPollInterval"/>.</summary>
