@@ -136,11 +136,12 @@ namespace LoadBalancerTools.Tests.NginxPlus
         public void Tab_completion_offers_pool_names_and_member_addresses()
         {
             Nginx.AddUpstream("api");
-            var pools = Ps.Run("(TabExpansion2 -inputScript 'Get-LbPoolMember -Pool w' -cursorColumn 25).CompletionMatches | ForEach-Object CompletionText");
-            Assert.Equal(new[] { "web" }, pools.Output.Select(o => o.ToString()));
+            string poolLine = "Get-LbPoolMember -Pool w";
+            var pools = Ps.Run($"(TabExpansion2 -inputScript '{poolLine}' -cursorColumn {poolLine.Length}).CompletionMatches | ForEach-Object CompletionText");
+            Assert.Equal(new[] { "web" }, pools.Output.Select(o => o.ToString()).ToArray());
             string line = "Set-LbPoolMember -Pool web -Address 10.0.0.";
             var addresses = Ps.Run($"(TabExpansion2 -inputScript '{line}' -cursorColumn {line.Length}).CompletionMatches | ForEach-Object CompletionText");
-            Assert.Equal(new[] { "10.0.0.1", "10.0.0.2" }, addresses.Output.Select(o => o.ToString()).OrderBy(x => x));
+            Assert.Equal(new[] { "10.0.0.1", "10.0.0.2" }, addresses.Output.Select(o => o.ToString()).OrderBy(x => x).ToArray());
         }
 
         [Fact]
