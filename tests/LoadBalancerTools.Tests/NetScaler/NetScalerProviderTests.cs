@@ -323,6 +323,16 @@ public sealed class NetScalerProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_partition_is_refused_at_connect_rather_than_ignored()
+    {
+        var r = Run(Connect(extra: "-Partition tenant1"));
+        var error = Assert.Single(r.AllErrors);
+        Assert.StartsWith("LbConnectFailed,", error.FullyQualifiedErrorId);
+        Assert.Contains("partitions are not supported", error.Exception.Message);
+        Assert.Equal(0, _emu.LoginCount);
+    }
+
+    [Fact]
     public void Service_unavailable_answers_are_retried_and_the_command_succeeds()
     {
         Connected();

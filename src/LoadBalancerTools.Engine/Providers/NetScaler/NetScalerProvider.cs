@@ -67,6 +67,12 @@ namespace LoadBalancerTools.Providers.NetScaler
 
         public async Task ConnectAsync(ILbLog log, CancellationToken cancellationToken)
         {
+            if (!string.IsNullOrEmpty(_settings.Partition))
+            {
+                // Ignoring it would quietly change the default partition instead of the one the user named.
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"-Partition '{_settings.Partition}': NetScaler admin partitions are not supported by this provider; connect with a user whose default partition is the one to manage.") { ErrorId = ErrorIds.NotSupported };
+            }
             // Logging in at connect makes a wrong password fail here, once, instead of on every later command.
             await _session.GetTokenAsync(log, cancellationToken).ConfigureAwait(false);
             _connected = true;
