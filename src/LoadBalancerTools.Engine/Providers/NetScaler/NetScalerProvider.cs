@@ -191,8 +191,8 @@ namespace LoadBalancerTools.Providers.NetScaler
 
             // NITRO answers with a status only; read the member back so State shows what the appliance did (Draining or already Disabled).
             var filter = "?filter=servername:" + Uri.EscapeDataString(server) + ",port:" + member.Port.ToString(CultureInfo.InvariantCulture);
-            var body2 = await SendAsync(HttpMethod.Get, BindingPath(member.Pool) + filter, null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
-            var now = Items(body2, Binding).Select(b => ToMember(member.Pool, b)).FirstOrDefault(m => m.Matches(member.Address, member.Port));
+            var readBack = await SendAsync(HttpMethod.Get, BindingPath(member.Pool) + filter, null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
+            var now = Items(readBack, Binding).Select(b => ToMember(member.Pool, b)).FirstOrDefault(m => m.Matches(member.Address, member.Port));
             if (now != null) return now;
             return new LbPoolMember
             {
