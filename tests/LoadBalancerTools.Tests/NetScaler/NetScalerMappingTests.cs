@@ -21,6 +21,7 @@ public sealed class NetScalerMappingTests
     [InlineData(401, 2138, "Not authorized to execute this command", LbErrorKind.ReadOnly, ErrorIds.ApiReadOnly)]
     [InlineData(599, 445, "Session limit exceeded", LbErrorKind.Throttled, ErrorIds.Throttled)]
     [InlineData(599, 1097, "Invalid argument value [weight, value 0]", LbErrorKind.InvalidInput, ErrorIds.InvalidWeight)]
+    [InlineData(400, 1095, "Required argument missing [port]", LbErrorKind.InvalidInput, ErrorIds.InvalidPort)]
     [InlineData(599, 257, "Operation not permitted", LbErrorKind.Rejected, ErrorIds.Rejected)]
     public void NITRO_error_codes_map_to_kinds_and_stable_ids(int status, int code, string message, LbErrorKind kind, string errorId)
     {

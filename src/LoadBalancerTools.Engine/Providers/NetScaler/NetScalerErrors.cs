@@ -25,6 +25,7 @@ namespace LoadBalancerTools.Providers.NetScaler
         public const int ConnectionLimitExceeded = 446;
         public const int NotLoggedIn = 1026;
         public const int AuthTimeout = 1027;
+        public const int RequiredArgumentMissing = 1095;
         public const int InvalidArgumentValue = 1097;
         public const int BulkOperationFailed = 1243;
         /// <summary>A command policy denied the command. Named by a NITRO client library, not by the reference: matched defensively.</summary>
@@ -102,6 +103,7 @@ namespace LoadBalancerTools.Providers.NetScaler
                         message + " The appliance limits sessions and connections per user; close other sessions (Disconnect-LbController) or wait for them to time out.", vendorCode, response.Status)
                     { ErrorId = ErrorIds.Throttled };
                 case InvalidArgument:
+                case RequiredArgumentMissing:
                 case InvalidArgumentValue:
                     return new LbException(LbErrorKind.InvalidInput, message, vendorCode, response.Status) { ErrorId = InvalidInputId(text) };
             }
