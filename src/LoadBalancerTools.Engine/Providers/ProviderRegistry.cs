@@ -14,6 +14,7 @@ namespace LoadBalancerTools.Providers
                 ["NginxPlus"] = s => new NginxPlusProvider(s),
                 ["HAProxy"] = s => new HAProxy.HaproxyProvider(s),
                 ["Caddy"] = s => new Caddy.CaddyProvider(s),
+                ["NetScaler"] = s => new NetScaler.NetScalerProvider(s),
             };
 
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
