@@ -171,7 +171,10 @@ namespace LoadBalancerTools.Services
                 (member, _) = await SetMemberAsync(connection, member, new LbMemberUpdate { State = state, DrainTimeoutSec = (int)timeout.TotalSeconds }, log, ct).ConfigureAwait(false);
                 log.Verbose($"{member} set to {state}; waiting for its connections to finish.");
             }
-            if (!connection.Supports(LbCapabilities.ActiveConnections)) return member;
+            // Without connection counts, the vendor's own state tells when draining is over (NetScaler:
+            // "going out of service" until then); a plain disable has nothing to wait for.
+            bool counts = connection.Supports(LbCapabilities.ActiveConnections);
+            if (!counts && state != LbMemberState.Draining) return member;
 
             long start = _time.GetTimestamp();
             var wait = FirstPollInterval;
@@ -182,22 +185,26 @@ namespace LoadBalancerTools.Services
                 var now = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
                 if (now == null) return null;
                 long active = now.ActiveConnections ?? 0;
+                bool drained = counts ? active <= 0 : now.State != LbMemberState.Draining;
+                string still = counts ? $"{active} active connection(s)" : "still draining";
                 var elapsed = _time.GetElapsedTime(start);
-                if (active <= 0)
+                if (drained)
                 {
                     log.Progress(progressId, activity, "drained", 100, completed: true);
-                    log.Verbose($"{now} has no active connections after {elapsed.TotalSeconds:0.#} s.");
+                    log.Verbose(counts
+                        ? $"{now} has no active connections after {elapsed.TotalSeconds:0.#} s."
+                        : $"{now} finished draining after {elapsed.TotalSeconds:0.#} s.");
                     return now;
                 }
                 if (elapsed >= timeout)
                 {
                     log.Progress(progressId, activity, "timed out", 100, completed: true);
                     throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                        "{0} still has {1} active connection(s) after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec, or remove it without -Drain.",
-                        now, active, timeout.TotalSeconds, now.State)) { ErrorId = ErrorIds.DrainTimeout };
+                        "{0} is {1} after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec, or remove it without -Drain.",
+                        now, still, timeout.TotalSeconds, now.State)) { ErrorId = ErrorIds.DrainTimeout };
                 }
                 int percent = (int)Math.Min(99, 100 * elapsed.TotalMilliseconds / Math.Max(1, timeout.TotalMilliseconds));
-                log.Progress(progressId, activity, $"{active} active connection(s), {elapsed.TotalSeconds:0} of {timeout.TotalSeconds:0} s", percent);
+                log.Progress(progressId, activity, $"{still}, {elapsed.TotalSeconds:0} of {timeout.TotalSeconds:0} s", percent);
                 var remaining = timeout - elapsed;
                 await _time.Delay(remaining < wait ? remaining : wait, ct).ConfigureAwait(false);
                 wait = TimeSpan.FromTicks(Math.Min(MaxPollInterval.Ticks, wait.Ticks * 2));
