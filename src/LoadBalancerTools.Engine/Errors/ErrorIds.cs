@@ -28,5 +28,8 @@ namespace LoadBalancerTools.Errors
         public const string DrainTimeout = "LbDrainTimeout";
         public const string AlreadyExists = "LbAlreadyExists";
         public const string InvalidName = "LbInvalidName";
+        public const string StateFileInvalid = "LbStateFileInvalid";
+        public const string RemediationFailed = "LbRemediationFailed";
+        public const string ProbeFailed = "LbProbeFailed";
     }
 }
