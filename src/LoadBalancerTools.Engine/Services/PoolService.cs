@@ -181,7 +181,12 @@ namespace LoadBalancerTools.Services
             while (true)
             {
                 var now = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
-                if (now == null) return null;
+                if (now == null)
+                {
+                    log.Progress(progressId, activity, "gone", 100, completed: true);
+                    log.Verbose($"{member} left the pool after {_time.GetElapsedTime(start).TotalSeconds:0.#} s.");
+                    return null;
+                }
                 long active = now.ActiveConnections ?? 0;
                 var elapsed = _time.GetElapsedTime(start);
                 if (!drainsOnRemove && active <= 0)

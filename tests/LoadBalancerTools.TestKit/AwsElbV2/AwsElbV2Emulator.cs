@@ -120,6 +120,9 @@ public sealed class AwsElbV2Emulator : IAsyncDisposable
 
     public void SetInUse(string group, bool inUse) => _state.SetInUse(group, inUse);
 
+    /// <summary>Deletes a target group; adding one with the same name later gives it a new ARN.</summary>
+    public void DeleteTargetGroup(string group) => _state.DeleteTargetGroup(group);
+
     /// <summary>RegisterTargets then refuses this instance with InvalidTarget (not running).</summary>
     public void MarkInstanceNotRunning(string instanceId) => _state.MarkInstanceNotRunning(instanceId);
 

@@ -145,6 +145,11 @@ internal sealed partial class ElbV2EmulatorState
         lock (_gate) return Find(group).Arn;
     }
 
+    public void DeleteTargetGroup(string group)
+    {
+        lock (_gate) _groups.Remove(Find(group));
+    }
+
     public void SetInUse(string group, bool inUse)
     {
         lock (_gate) Find(group).InUse = inUse;

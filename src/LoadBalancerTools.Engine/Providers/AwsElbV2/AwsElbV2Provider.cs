@@ -110,7 +110,17 @@ namespace LoadBalancerTools.Providers.AwsElbV2
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    var members = await MembersOfAsync(group, log, cancellationToken).ConfigureAwait(false);
+                    IReadOnlyList<LbPoolMember> members;
+                    try
+                    {
+                        members = await MembersOfAsync(group, log, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (LbException ex) when (ex.ErrorId == ErrorIds.PoolNotFound)
+                    {
+                        log.Verbose($"Target group '{group.Name}' was deleted while the list was read; it is left out.");
+                        Forget(group);
+                        return null;
+                    }
                     return new LbPool
                     {
                         Provider = Name,
@@ -126,7 +136,7 @@ namespace LoadBalancerTools.Providers.AwsElbV2
                     gate.Release();
                 }
             })).ConfigureAwait(false);
-            return pools;
+            return pools.Where(p => p != null).ToList()!;
         }
 
         public Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(string pool, ILbLog log, CancellationToken cancellationToken) =>
