@@ -7,6 +7,7 @@ namespace LoadBalancerTools.Errors
         public const string ConnectFailed = "LbConnectFailed";
         public const string UnknownProvider = "LbUnknownProvider";
         public const string InvalidEndpoint = "LbInvalidEndpoint";
+        public const string RegionRequired = "LbRegionRequired";
         public const string AuthenticationFailed = "LbAuthenticationFailed";
         public const string SecretManagementMissing = "LbSecretManagementMissing";
         public const string SecretNotFound = "LbSecretNotFound";

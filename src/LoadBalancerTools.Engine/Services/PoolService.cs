@@ -155,18 +155,25 @@ namespace LoadBalancerTools.Services
             return ChangeOutcome.Changed;
         }
 
-        /// <summary>Puts the member in drain (or disable, where drain is missing) and waits for its connections to reach zero. Returns the member as last read, or null if it vanished.</summary>
+        /// <summary>Puts the member in drain (or disable, where drain is missing) and waits for its connections to reach zero; where the load balancer drains on removal, removes it and waits until it is gone. Returns the member as last read, or null if it vanished.</summary>
         public async Task<LbPoolMember?> DrainAsync(LbConnection connection, LbPoolMember member, TimeSpan timeout, ILbLog log, CancellationToken ct)
         {
+            bool drainsOnRemove = connection.Supports(LbCapabilities.DrainOnRemove);
             var state = connection.Supports(LbCapabilities.Drain) ? LbMemberState.Draining
                 : connection.Supports(LbCapabilities.Disable) ? LbMemberState.Disabled
                 : (LbMemberState?)null;
-            if (state == null)
+            if (drainsOnRemove)
+            {
+                // The load balancer drains what it removes (ELBv2): remove now, then wait until it is gone.
+                if (member.State != LbMemberState.Draining) await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                log.Verbose($"{member} removed; waiting while {connection.Provider} drains it.");
+            }
+            else if (state == null)
             {
                 log.Verbose($"{connection.Provider} cannot drain a member; {member} is removed directly.");
                 return member;
             }
-            if (member.State != state && member.State != LbMemberState.ForcedOffline)
+            else if (member.State != state && member.State != LbMemberState.ForcedOffline)
             {
                 (member, _) = await SetMemberAsync(connection, member, new LbMemberUpdate { State = state, DrainTimeoutSec = (int)timeout.TotalSeconds }, log, ct).ConfigureAwait(false);
                 log.Verbose($"{member} set to {state}; waiting for its connections to finish.");
@@ -174,7 +181,7 @@ namespace LoadBalancerTools.Services
             // Without connection counts, the vendor's own state tells when draining is over (NetScaler:
             // "going out of service" until then); a plain disable has nothing to wait for.
             bool counts = connection.Supports(LbCapabilities.ActiveConnections);
-            if (!counts && state != LbMemberState.Draining) return member;
+            if (!drainsOnRemove && !counts && state != LbMemberState.Draining) return member;
 
             long start = _time.GetTimestamp();
             var wait = FirstPollInterval;
@@ -183,10 +190,16 @@ namespace LoadBalancerTools.Services
             while (true)
             {
                 var now = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
-                if (now == null) return null;
+                if (now == null)
+                {
+                    log.Progress(progressId, activity, "gone", 100, completed: true);
+                    log.Verbose($"{member} left the pool after {_time.GetElapsedTime(start).TotalSeconds:0.#} s.");
+                    return null;
+                }
                 long active = now.ActiveConnections ?? 0;
-                bool drained = counts ? active <= 0 : now.State != LbMemberState.Draining;
-                string still = counts ? $"{active} active connection(s)" : "still draining";
+                // Where removal drains, only the member's disappearance ends the wait.
+                bool drained = !drainsOnRemove && (counts ? active <= 0 : now.State != LbMemberState.Draining);
+                string still = drainsOnRemove ? now.State.ToString() : counts ? $"{active} active connection(s)" : "still draining";
                 var elapsed = _time.GetElapsedTime(start);
                 if (drained)
                 {
@@ -199,6 +212,12 @@ namespace LoadBalancerTools.Services
                 if (elapsed >= timeout)
                 {
                     log.Progress(progressId, activity, "timed out", 100, completed: true);
+                    if (drainsOnRemove)
+                    {
+                        throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
+                            "{0} is still {1} after the drain timeout of {2:0.#} s. It was removed: the load balancer drops it when its own drain ends. Run again with a longer -DrainTimeoutSec to wait for that.",
+                            now, now.State, timeout.TotalSeconds)) { ErrorId = ErrorIds.DrainTimeout };
+                    }
                     throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
                         "{0} is {1} after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec, or remove it without -Drain.",
                         now, still, timeout.TotalSeconds, now.State)) { ErrorId = ErrorIds.DrainTimeout };
