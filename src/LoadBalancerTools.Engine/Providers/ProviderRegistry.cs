@@ -12,6 +12,7 @@ namespace LoadBalancerTools.Providers
             new Dictionary<string, Func<LbConnectionSettings, ILbProvider>>(StringComparer.OrdinalIgnoreCase)
             {
                 ["NginxPlus"] = s => new NginxPlusProvider(s),
+                ["F5"] = s => new F5.F5Provider(s),
             };
 
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
