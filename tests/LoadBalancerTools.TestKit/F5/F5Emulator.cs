@@ -107,6 +107,9 @@ public sealed class F5Emulator : IAsyncDisposable
     /// <summary>Live tokens with their current timeout, to check extensions.</summary>
     public IReadOnlyList<(string User, int TimeoutSeconds)> LiveTokens => _state.LiveTokenDetails();
 
+    /// <summary>Every token value ever issued, live or not: for checking that none leaks into output.</summary>
+    public IReadOnlyList<string> IssuedTokens => _state.IssuedTokens();
+
     /// <summary>Every token expires now: the next call with one gets 401.</summary>
     public void ExpireAllTokens() => _state.ExpireAllTokens();
 

@@ -98,6 +98,11 @@ internal sealed class F5State(F5EmulatorOptions options)
         lock (_gate) return _tokens.Values.Where(t => t.IsLive(now)).Select(t => (t.User.Name, t.TimeoutSeconds)).ToList();
     }
 
+    public IReadOnlyList<string> IssuedTokens()
+    {
+        lock (_gate) return _tokens.Keys.ToList();
+    }
+
     public void ExpireAllTokens()
     {
         lock (_gate)

@@ -56,6 +56,11 @@ namespace LoadBalancerTools.Providers.F5
                 case 409:
                     return new LbException(LbErrorKind.AlreadyExists, message, code, status) { ErrorId = ErrorIds.AlreadyExists };
             }
+            if (code == "01020036")
+            {
+                // "The requested ... was not found", whatever status a version answers it with.
+                return new LbException(LbErrorKind.NotFound, message, code, status) { ErrorId = IsPoolMissing(response, text) ? ErrorIds.PoolNotFound : ErrorIds.MemberNotFound };
+            }
             if (code == "01020066")
             {
                 return new LbException(LbErrorKind.AlreadyExists, message, code, status) { ErrorId = ErrorIds.AlreadyExists };
