@@ -24,6 +24,7 @@ namespace LoadBalancerTools.Providers
             new Dictionary<string, Func<Uri?, string?, Uri>>(StringComparer.OrdinalIgnoreCase)
             {
                 ["AwsElbV2"] = AwsElbV2Provider.ResolveEndpoint,
+                ["F5"] = s => new F5.F5Provider(s),
             };
 
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
