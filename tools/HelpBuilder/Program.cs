@@ -61,7 +61,8 @@ internal static class Program
         d.WriteTo(Console.Out);
         if (d.ErrorCount > 0 || result == null)
         {
-            Console.Out.WriteLine($"HelpBuilder: error HB000: {d.ErrorCount} error(s) in the help sources under {Path.GetFullPath(docs)}; no help was written. The format is described in docs/README.md.");
+            // Not in the canonical error format: the errors above are the build errors, this only sums them up.
+            Console.Out.WriteLine($"HelpBuilder: {d.ErrorCount} error(s) in the help sources under {Path.GetFullPath(docs)}; no help was written. The format is described in docs/README.md.");
             return 1;
         }
 
