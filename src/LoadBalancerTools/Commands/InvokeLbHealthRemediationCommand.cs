@@ -6,7 +6,6 @@ using System.Management.Automation;
 using LoadBalancerTools.Alerts;
 using LoadBalancerTools.Completers;
 using LoadBalancerTools.Errors;
-using LoadBalancerTools.Http;
 using LoadBalancerTools.Model;
 using LoadBalancerTools.Services;
 using LoadBalancerTools.Services.Remediation;
@@ -96,10 +95,8 @@ namespace LoadBalancerTools.Commands
                 return;
             }
 
-            var time = TimeProvider.System;
-            var runner = new RemediationRunner(Pools, new ProbeService(time),
-                new AlertService(new TransportOptions { TotalTimeout = TimeSpan.FromSeconds(30), MaxRetries = 3 }, time), time);
-            var deadline = DurationSec.HasValue ? time.GetUtcNow().AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
+            var runner = RemediationRunner.OnSystemClock(Pools);
+            var deadline = DurationSec.HasValue ? DateTimeOffset.UtcNow.AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
             string source = connection.Endpoint.GetLeftPart(UriPartial.Authority);
             WriteVerbose($"Remediating pool '{Pool}' on {connection}: eject ({Action}) after {FailureThreshold} failed rounds, restore after {RecoveryThreshold} good ones, at most {MaxEjectPercent}% ejected, at least {MinHealthyMembers} in rotation.");
             try
@@ -108,7 +105,7 @@ namespace LoadBalancerTools.Commands
                 {
                     RunRound(connection, state, policy, probe, runner, source, statePath, journalPath);
                     if (!Watch) break;
-                    var next = time.GetUtcNow().AddSeconds(IntervalSec);
+                    var next = DateTimeOffset.UtcNow.AddSeconds(IntervalSec);
                     if (deadline.HasValue && next > deadline.Value) break;
                     Run(ct => System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(IntervalSec), ct));
                 }

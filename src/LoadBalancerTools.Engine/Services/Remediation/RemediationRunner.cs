@@ -18,6 +18,11 @@ namespace LoadBalancerTools.Services.Remediation
         private readonly AlertService _alerts;
         private readonly TimeProvider _time;
 
+        /// <summary>The runner cmdlets use. (The cmdlet assembly must not name TimeProvider, which lives with the isolated dependencies.)</summary>
+        public static RemediationRunner OnSystemClock(PoolService pools) =>
+            new RemediationRunner(pools, new ProbeService(TimeProvider.System),
+                new AlertService(new Http.TransportOptions { TotalTimeout = TimeSpan.FromSeconds(30), MaxRetries = 3 }, TimeProvider.System), TimeProvider.System);
+
         public RemediationRunner(PoolService pools, ProbeService probes, AlertService alerts, TimeProvider time)
         {
             _pools = pools;
