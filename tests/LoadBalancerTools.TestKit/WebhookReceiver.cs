@@ -32,11 +32,7 @@ namespace LoadBalancerTools.TestKit
         public static async Task<WebhookReceiver> StartAsync()
         {
             var receiver = new WebhookReceiver();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-            var app = builder.Build();
-            app.Run(async context =>
+            var (app, port) = await LoopbackServer.StartAsync(a => a.Run(async context =>
             {
                 using var reader = new StreamReader(context.Request.Body);
                 string body = await reader.ReadToEndAsync();
@@ -49,10 +45,8 @@ namespace LoadBalancerTools.TestKit
                 }
                 context.Response.StatusCode = status;
                 await context.Response.WriteAsync(status < 300 ? "{\"status\":\"success\"}" : "{\"status\":\"error\"}");
-            });
-            await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            receiver.BaseUrl = new Uri(address.TrimEnd('/') + "/");
+            }));
+            receiver.BaseUrl = new Uri($"http://127.0.0.1:{port}/");
             receiver._app = app;
             return receiver;
         }

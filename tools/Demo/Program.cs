@@ -3,18 +3,12 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Net;
 using System.Threading.Tasks;
 using LoadBalancerTools.TestKit;
 using LoadBalancerTools.TestKit.Hosting;
 using LoadBalancerTools.TestKit.RealServers;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 // The stage for the demonstration; the play itself is examples/demo-3am.ps1, in PowerShell, using only
 // the module's cmdlets (plus a "fail this backend" button that stands in for a 3 AM outage).
@@ -37,17 +31,15 @@ await using var alerts = await WebhookReceiver.StartAsync();
 await using var traffic = TrafficGenerator.Start(haproxy.FrontendUrl, requestsPerSecond: 40, concurrency: 2, maxDuration: TimeSpan.FromMinutes(5));
 
 // The "outage" buttons and the traffic report, for the script.
-var builder = WebApplication.CreateSlimBuilder();
-builder.Logging.ClearProviders();
-builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-var control = builder.Build();
-control.MapPost("/fail/{name}", async (string name) => { await backends.Single(b => b.Name == name).StopAsync(); return Results.Ok(); });
-control.MapPost("/recover/{name}", async (string name) => { await backends.Single(b => b.Name == name).RestartAsync(); return Results.Ok(); });
-control.MapPost("/traffic/reset", () => { traffic.ResetCounters(); return Results.Ok(); });
-control.MapGet("/traffic", () => { var s = traffic.Snapshot(); return Results.Json(new { s.Total, s.Successes, s.Failures, s.HitsByBackend }); });
-control.MapGet("/alerts", () => Results.Json(alerts.Received.Select(a => new { a.Path, a.Body })));
-await control.StartAsync();
-string controlUrl = control.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+var (control, controlPort) = await LoopbackServer.StartAsync(app =>
+{
+    app.MapPost("/fail/{name}", async (string name) => { await backends.Single(b => b.Name == name).StopAsync(); return Results.Ok(); });
+    app.MapPost("/recover/{name}", async (string name) => { await backends.Single(b => b.Name == name).RestartAsync(); return Results.Ok(); });
+    app.MapPost("/traffic/reset", () => { traffic.ResetCounters(); return Results.Ok(); });
+    app.MapGet("/traffic", () => { var s = traffic.Snapshot(); return Results.Json(new { s.Total, s.Successes, s.Failures, s.HitsByBackend }); });
+    app.MapGet("/alerts", () => Results.Json(alerts.Received.Select(a => new { a.Path, a.Body })));
+});
+string controlUrl = $"http://127.0.0.1:{controlPort}";
 
 int exit;
 try

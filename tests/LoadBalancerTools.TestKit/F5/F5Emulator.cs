@@ -58,20 +58,13 @@ public sealed class F5Emulator : IAsyncDisposable
     {
         var emulator = new F5Emulator(options ?? new F5EmulatorOptions());
         emulator.AddUser("admin", "admin");
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
+        var (app, port) = await LoopbackServer.StartAsync(app =>
         {
-            k.Listen(IPAddress.Loopback, 0);
-            k.AddServerHeader = false;
-        });
-        var app = builder.Build();
-        app.Use(emulator.RecordAsync);
-        app.UseFaults(emulator.Faults);
-        app.Run(emulator.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        emulator.BaseAddress = new Uri($"http://127.0.0.1:{new Uri(address).Port}/");
+            app.Use(emulator.RecordAsync);
+            app.UseFaults(emulator.Faults);
+            app.Run(emulator.HandleAsync);
+        }).ConfigureAwait(false);
+        emulator.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         emulator._app = app;
         return emulator;
     }
