@@ -113,7 +113,16 @@ namespace LoadBalancerTools.Commands
                 WriteWarning($"TLS certificate validation is off for {Endpoint.GetLeftPart(UriPartial.Authority)}: the connection can be intercepted. Use -SkipCertificateCheck only for test systems.");
             }
 
-            ProviderRegistry.TryCreate(settings, out var instance);
+            ILbProvider? instance = null;
+            try
+            {
+                ProviderRegistry.TryCreate(settings, out instance);
+            }
+            catch (LbException ex)
+            {
+                // A provider checks its endpoint's form (HAProxy wants tcp:// or unix://) before any I/O.
+                ThrowLbError(ex, Endpoint);
+            }
             var connection = new LbConnection(instance!, Endpoint!, Region)
             {
                 CredentialSource = source,

@@ -90,9 +90,6 @@ namespace LoadBalancerTools.Commands
 
         protected void ThrowLbError(LbException ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
 
-        protected void WriteError(string errorId, ErrorCategory category, string message, object? target) =>
-            WriteError(new ErrorRecord(new LbException(LbErrorKind.InvalidInput, message), errorId, category, target));
-
         internal static ErrorRecord ToErrorRecord(LbException ex, object? target)
         {
             var (id, category) = Classify(ex);

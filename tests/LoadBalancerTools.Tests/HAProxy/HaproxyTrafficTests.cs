@@ -118,6 +118,16 @@ namespace LoadBalancerTools.Tests.HAProxy
         }
 
         [Fact]
+        public void An_http_endpoint_for_HAProxy_is_refused_naming_the_forms_it_takes()
+        {
+            var r = _ps.Run("Connect-LbController -Provider HAProxy -Endpoint http://127.0.0.1:9999");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbInvalidEndpoint,", e.FullyQualifiedErrorId);
+            Assert.Contains("tcp://", e.Exception.Message);
+            Assert.Contains("unix://", e.Exception.Message);
+        }
+
+        [Fact]
         public void The_unix_socket_endpoint_works_too()
         {
             var r = _ps.Run($"$c = Connect-LbController -Provider HAProxy -Endpoint 'unix://{_haproxy.AdminSocketPath}'; Get-LbPoolMember -Connection $c -Pool web");
