@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Linq;
 using System.Net;
 using System.Text.RegularExpressions;
 using LoadBalancerTools.Errors;
@@ -18,6 +19,13 @@ namespace LoadBalancerTools.Util
         public static string Normalize(string? address)
         {
             string value = (address ?? "").Trim();
+            // An F5 route domain: 10.0.0.1%2 is that address in route domain 2.
+            int percent = value.LastIndexOf('%');
+            if (percent > 0 && percent < value.Length - 1 && value.Substring(percent + 1).All(char.IsDigit) && IPAddress.TryParse(value.Substring(0, percent).Trim('[', ']'), out _))
+            {
+                try { return Normalize(value.Substring(0, percent)) + value.Substring(percent); }
+                catch (LbException) { throw Invalid(address); }
+            }
             string bare = value.StartsWith("[", StringComparison.Ordinal) && value.EndsWith("]", StringComparison.Ordinal)
                 ? value.Substring(1, value.Length - 2)
                 : value;

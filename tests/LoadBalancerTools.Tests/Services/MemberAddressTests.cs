@@ -11,6 +11,8 @@ namespace LoadBalancerTools.Tests.Services
         [InlineData("2001:DB8::1", "2001:db8::1")]
         [InlineData("[2001:db8::1]", "2001:db8::1")]
         [InlineData("Backend-1.example.com", "backend-1.example.com")]
+        [InlineData("10.0.0.1%2", "10.0.0.1%2")]
+        [InlineData("2001:DB8::1%12", "2001:db8::1%12")]
         public void Valid_addresses_are_normalized(string input, string expected) => Assert.Equal(expected, MemberAddress.Normalize(input));
 
         [Theory]
@@ -20,6 +22,8 @@ namespace LoadBalancerTools.Tests.Services
         [InlineData("not an address")]
         [InlineData("-bad-.example")]
         [InlineData("10.0.0.1:80")]
+        [InlineData("10.0.0.1%")]
+        [InlineData("10.0.0%2")]
         public void Invalid_addresses_are_rejected_naming_the_value(string input)
         {
             var ex = Assert.Throws<LbException>(() => MemberAddress.Normalize(input));
