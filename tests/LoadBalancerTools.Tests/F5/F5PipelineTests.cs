@@ -56,6 +56,17 @@ namespace LoadBalancerTools.Tests.F5
         }
 
         [Fact]
+        public void A_route_domain_member_can_be_typed_added_found_and_removed()
+        {
+            Connect();
+            var r = _ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.1%2 -Port 80 -PassThru; Get-LbPoolMember -Pool web -Address 10.0.0.1%2 | Remove-LbPoolMember -Confirm:$false");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal("10.0.0.1%2", r.Prop<string>(0, "Address"));
+            Assert.Empty(_f5.GetMembers("web"));
+            Assert.Contains(_f5.Requests, q => q.Method == "DELETE" && q.Path.Contains("10.0.0.1%252:80"));
+        }
+
+        [Fact]
         public void Disconnect_deletes_the_token()
         {
             Connect();
