@@ -115,11 +115,12 @@ namespace LoadBalancerTools.Providers.NginxPlus
             var members = new List<LbPoolMember>();
             if (servers.ValueKind == JsonValueKind.Array)
             {
+                // Peers by id once, so a pool of thousands is matched in one pass.
+                var peerById = new Dictionary<long, JsonElement>();
+                foreach (var peer in peers) if (peer.Long("id") is long pid) peerById[pid] = peer;
                 foreach (var server in servers.EnumerateArray())
                 {
-                    long? id = server.Long("id");
-                    var peer = peers.FirstOrDefault(x => x.Long("id") == id);
-                    members.Add(ToMember(pool, server, peer.ValueKind == JsonValueKind.Object ? peer : (JsonElement?)null));
+                    members.Add(ToMember(pool, server, server.Long("id") is long id && peerById.TryGetValue(id, out var peer) ? peer : (JsonElement?)null));
                 }
             }
             else
