@@ -18,6 +18,8 @@
         'Add-LbPoolMember'
         'Remove-LbPoolMember'
         'Set-LbPoolMember'
+        'Sync-LbPool'
+        'Wait-LbPoolMember'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -28,5 +28,15 @@ namespace LoadBalancerTools.Errors
         public const string DrainTimeout = "LbDrainTimeout";
         public const string AlreadyExists = "LbAlreadyExists";
         public const string InvalidName = "LbInvalidName";
+        public const string SyncInvalidMember = "LbSyncInvalidMember";
+        public const string SyncDuplicateMember = "LbSyncDuplicateMember";
+        public const string SyncInvalidDesiredState = "LbSyncInvalidDesiredState";
+        public const string SyncEmptyDesiredState = "LbSyncEmptyDesiredState";
+        public const string SyncAddFailed = "LbSyncAddFailed";
+        public const string SyncUpdateFailed = "LbSyncUpdateFailed";
+        public const string SyncRemoveFailed = "LbSyncRemoveFailed";
+        public const string SyncVerifyMismatch = "LbSyncVerifyMismatch";
+        public const string SyncVerifyFailed = "LbSyncVerifyFailed";
+        public const string WaitTimeout = "LbWaitTimeout";
     }
 }

@@ -9,6 +9,7 @@ namespace LoadBalancerTools.Tests.Module
         {
             "Add-LbPoolMember", "Connect-LbController", "Disconnect-LbController", "Get-LbConnection",
             "Get-LbPool", "Get-LbPoolMember", "Remove-LbPoolMember", "Set-LbPoolMember",
+            "Sync-LbPool", "Wait-LbPoolMember",
         };
 
         [Fact]
