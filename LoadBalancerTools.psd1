@@ -1,5 +1,7 @@
 @{
     RootModule           = 'LoadBalancerTools.dll'
+    # Imported before the root module: it sets up the isolated loading of Dependencies/.
+    NestedModules        = @('LoadBalancerTools.Loader.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '5d0c1c3e-8f1e-4b7a-9d55-3f6a2b7c9e41'
     Author               = 'LoadBalancerTools contributors'

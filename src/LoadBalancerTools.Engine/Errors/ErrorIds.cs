@@ -7,6 +7,7 @@ namespace LoadBalancerTools.Errors
         public const string ConnectFailed = "LbConnectFailed";
         public const string UnknownProvider = "LbUnknownProvider";
         public const string InvalidEndpoint = "LbInvalidEndpoint";
+        public const string RegionRequired = "LbRegionRequired";
         public const string AuthenticationFailed = "LbAuthenticationFailed";
         public const string SecretManagementMissing = "LbSecretManagementMissing";
         public const string SecretNotFound = "LbSecretNotFound";
@@ -28,6 +29,9 @@ namespace LoadBalancerTools.Errors
         public const string DrainTimeout = "LbDrainTimeout";
         public const string AlreadyExists = "LbAlreadyExists";
         public const string InvalidName = "LbInvalidName";
+        public const string StateFileInvalid = "LbStateFileInvalid";
+        public const string RemediationFailed = "LbRemediationFailed";
+        public const string ProbeFailed = "LbProbeFailed";
         public const string SyncInvalidMember = "LbSyncInvalidMember";
         public const string SyncDuplicateMember = "LbSyncDuplicateMember";
         public const string SyncInvalidDesiredState = "LbSyncInvalidDesiredState";

@@ -27,7 +27,7 @@ namespace LoadBalancerTools.Http
         {
             _options = options;
             _client = new HttpClient(handler ?? CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
-            _pipeline = new ResilientPipeline<HttpResponseMessage>(options, Policy(options.TimeProvider));
+            _pipeline = new ResilientPipeline<HttpResponseMessage>(options, Policy(options));
         }
 
         /// <summary>The shared pipeline for this endpoint and settings.</summary>
@@ -66,13 +66,13 @@ namespace LoadBalancerTools.Http
             }
         }
 
-        private static ResiliencePolicy<HttpResponseMessage> Policy(TimeProvider time) => new ResiliencePolicy<HttpResponseMessage>
+        private static ResiliencePolicy<HttpResponseMessage> Policy(TransportOptions options) => new ResiliencePolicy<HttpResponseMessage>
         {
-            ShouldRetry = ShouldRetry,
+            ShouldRetry = (outcome, kind) => ShouldRetry(outcome, kind) || (outcome.Result is { } r && options.IsThrottled?.Invoke(r) == true),
             // Throttling is the server protecting itself, not the endpoint failing: it does not trip the breaker.
             IsFailure = o => o.Exception is HttpRequestException || (o.Result is { } r && (int)r.StatusCode >= 500),
-            RetryAfter = r => RetryAfter(r, time),
-            Describe = r => $"{(int)r.StatusCode} {r.ReasonPhrase}",
+            RetryAfter = r => RetryAfter(r, options.TimeProvider),
+            Describe = r => $"{(int)r.StatusCode} {r.ReasonPhrase}" + (options.IsThrottled?.Invoke(r) == true ? " (throttled)" : ""),
             Discard = r => r.Dispose(),
         };
 

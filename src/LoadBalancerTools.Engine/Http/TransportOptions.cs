@@ -1,4 +1,5 @@
 using System;
+using System.Net.Http;
 
 namespace LoadBalancerTools.Http
 {
@@ -19,10 +20,16 @@ namespace LoadBalancerTools.Http
         public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
         public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
         public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+        /// <summary>
+        /// Recognises throttling that the status code alone does not show (AWS answers 400 with an error
+        /// code of Throttling). Such responses are retried like 429: the server did not act. The body is
+        /// already buffered when this runs.
+        /// </summary>
+        public Func<HttpResponseMessage, bool>? IsThrottled { get; set; }
 
         internal string CacheKey(Uri endpoint) =>
             string.Join("|", endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant(), TotalTimeout.Ticks, AttemptTimeout.Ticks,
-                MaxRetries, BaseDelay.Ticks, MaxDelay.Ticks, SkipCertificateCheck);
+                MaxRetries, BaseDelay.Ticks, MaxDelay.Ticks, SkipCertificateCheck, IsThrottled != null);
     }
 
     /// <summary>How safe a request is to repeat; decides what the retry policy may do with it.</summary>

@@ -41,5 +41,10 @@ namespace LoadBalancerTools.Model
         BatchChanges = 64,
         /// <summary>Names members explicitly (otherwise the name is derived from address and port).</summary>
         MemberNames = 128,
+        /// <summary>
+        /// Removing a member drains it on the load balancer itself (ELBv2 deregistration delay), and there
+        /// is no drain without removal: a drain removes first, then waits until the member is gone.
+        /// </summary>
+        DrainOnRemove = 256,
     }
 }

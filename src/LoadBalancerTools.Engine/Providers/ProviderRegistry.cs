@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using LoadBalancerTools.Providers.AwsElbV2;
 using LoadBalancerTools.Providers.NginxPlus;
 
 namespace LoadBalancerTools.Providers
@@ -14,6 +15,15 @@ namespace LoadBalancerTools.Providers
                 ["NginxPlus"] = s => new NginxPlusProvider(s),
                 ["HAProxy"] = s => new HAProxy.HaproxyProvider(s),
                 ["Caddy"] = s => new Caddy.CaddyProvider(s),
+                ["NetScaler"] = s => new NetScaler.NetScalerProvider(s),
+                ["AwsElbV2"] = s => new AwsElbV2Provider(s),
+            };
+
+        /// <summary>Providers whose endpoint can be derived (a cloud API's from its region); they may also require settings of their own.</summary>
+        private static readonly Dictionary<string, Func<Uri?, string?, Uri>> EndpointResolvers =
+            new Dictionary<string, Func<Uri?, string?, Uri>>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["AwsElbV2"] = AwsElbV2Provider.ResolveEndpoint,
             };
 
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
@@ -23,6 +33,13 @@ namespace LoadBalancerTools.Providers
             provider = Factories.TryGetValue(settings.Provider, out var factory) ? factory(settings) : null;
             return provider != null;
         }
+
+        /// <summary>
+        /// The endpoint to connect to: the one given, or the provider's default when it has one (null when
+        /// neither). Throws <see cref="Errors.LbException"/> naming what the provider requires (AwsElbV2: -Region).
+        /// </summary>
+        public static Uri? ResolveEndpoint(string provider, Uri? endpoint, string? region) =>
+            EndpointResolvers.TryGetValue(provider, out var resolve) ? resolve(endpoint, region) : endpoint;
 
         /// <summary>The registered spelling of a provider name, for case-insensitive input.</summary>
         public static string? Canonical(string name) =>

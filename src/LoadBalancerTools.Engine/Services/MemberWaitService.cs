@@ -65,10 +65,21 @@ namespace LoadBalancerTools.Services
         private readonly PoolService _pools;
         private readonly TimeProvider _time;
 
-        public MemberWaitService(PoolService? pools = null, TimeProvider? time = null)
+        /// <summary>On the system clock. (Cmdlets use this one: the cmdlet assembly must not name TimeProvider, which lives in the isolated context.)</summary>
+        public MemberWaitService()
+            : this(TimeProvider.System)
         {
-            _time = time ?? TimeProvider.System;
-            _pools = pools ?? new PoolService(_time);
+        }
+
+        public MemberWaitService(TimeProvider time)
+            : this(new PoolService(time), time)
+        {
+        }
+
+        internal MemberWaitService(PoolService pools, TimeProvider time)
+        {
+            _pools = pools;
+            _time = time;
         }
 
         public static bool IsMet(LbPoolMember? member, LbWaitCondition condition)

@@ -25,9 +25,15 @@ namespace LoadBalancerTools.Services
     {
         private readonly TimeProvider _time;
 
-        public PoolService(TimeProvider? time = null)
+        /// <summary>On the system clock. (Cmdlets use this one: the cmdlet assembly must not name third-party types such as Microsoft.Bcl.TimeProvider's, which live in the isolated context.)</summary>
+        public PoolService()
+            : this(TimeProvider.System)
         {
-            _time = time ?? TimeProvider.System;
+        }
+
+        public PoolService(TimeProvider time)
+        {
+            _time = time;
         }
 
         /// <summary>First wait between drain polls; it doubles up to <see cref="MaxPollInterval"/>.</summary>
@@ -164,23 +170,33 @@ namespace LoadBalancerTools.Services
             return ChangeOutcome.Changed;
         }
 
-        /// <summary>Puts the member in drain (or disable, where drain is missing) and waits for its connections to reach zero. Returns the member as last read, or null if it vanished.</summary>
+        /// <summary>Puts the member in drain (or disable, where drain is missing) and waits for its connections to reach zero; where the load balancer drains on removal, removes it and waits until it is gone. Returns the member as last read, or null if it vanished.</summary>
         public async Task<LbPoolMember?> DrainAsync(LbConnection connection, LbPoolMember member, TimeSpan timeout, ILbLog log, CancellationToken ct)
         {
+            bool drainsOnRemove = connection.Supports(LbCapabilities.DrainOnRemove);
             var state = connection.Supports(LbCapabilities.Drain) ? LbMemberState.Draining
                 : connection.Supports(LbCapabilities.Disable) ? LbMemberState.Disabled
                 : (LbMemberState?)null;
-            if (state == null)
+            if (drainsOnRemove)
+            {
+                // The load balancer drains what it removes (ELBv2): remove now, then wait until it is gone.
+                if (member.State != LbMemberState.Draining) await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                log.Verbose($"{member} removed; waiting while {connection.Provider} drains it.");
+            }
+            else if (state == null)
             {
                 log.Verbose($"{connection.Provider} cannot drain a member; {member} is removed directly.");
                 return member;
             }
-            if (member.State != state && member.State != LbMemberState.ForcedOffline)
+            else if (member.State != state && member.State != LbMemberState.ForcedOffline)
             {
                 (member, _) = await SetMemberAsync(connection, member, new LbMemberUpdate { State = state, DrainTimeoutSec = (int)timeout.TotalSeconds }, log, ct).ConfigureAwait(false);
                 log.Verbose($"{member} set to {state}; waiting for its connections to finish.");
             }
-            if (!connection.Supports(LbCapabilities.ActiveConnections)) return member;
+            // Without connection counts, the vendor's own state tells when draining is over (NetScaler:
+            // "going out of service" until then); a plain disable has nothing to wait for.
+            bool counts = connection.Supports(LbCapabilities.ActiveConnections);
+            if (!drainsOnRemove && !counts && state != LbMemberState.Draining) return member;
 
             long start = _time.GetTimestamp();
             var wait = FirstPollInterval;
@@ -189,24 +205,40 @@ namespace LoadBalancerTools.Services
             while (true)
             {
                 var now = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
-                if (now == null) return null;
+                if (now == null)
+                {
+                    log.Progress(progressId, activity, "gone", 100, completed: true);
+                    log.Verbose($"{member} left the pool after {_time.GetElapsedTime(start).TotalSeconds:0.#} s.");
+                    return null;
+                }
                 long active = now.ActiveConnections ?? 0;
+                // Where removal drains, only the member's disappearance ends the wait.
+                bool drained = !drainsOnRemove && (counts ? active <= 0 : now.State != LbMemberState.Draining);
+                string still = drainsOnRemove ? now.State.ToString() : counts ? $"{active} active connection(s)" : "still draining";
                 var elapsed = _time.GetElapsedTime(start);
-                if (active <= 0)
+                if (drained)
                 {
                     log.Progress(progressId, activity, "drained", 100, completed: true);
-                    log.Verbose($"{now} has no active connections after {elapsed.TotalSeconds:0.#} s.");
+                    log.Verbose(counts
+                        ? $"{now} has no active connections after {elapsed.TotalSeconds:0.#} s."
+                        : $"{now} finished draining after {elapsed.TotalSeconds:0.#} s.");
                     return now;
                 }
                 if (elapsed >= timeout)
                 {
                     log.Progress(progressId, activity, "timed out", 100, completed: true);
+                    if (drainsOnRemove)
+                    {
+                        throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
+                            "{0} is still {1} after the drain timeout of {2:0.#} s. It was removed: the load balancer drops it when its own drain ends. Run again with a longer -DrainTimeoutSec to wait for that.",
+                            now, now.State, timeout.TotalSeconds)) { ErrorId = ErrorIds.DrainTimeout };
+                    }
                     throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                        "{0} still has {1} active connection(s) after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec, or remove it without -Drain.",
-                        now, active, timeout.TotalSeconds, now.State)) { ErrorId = ErrorIds.DrainTimeout };
+                        "{0} is {1} after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec, or remove it without -Drain.",
+                        now, still, timeout.TotalSeconds, now.State)) { ErrorId = ErrorIds.DrainTimeout };
                 }
                 int percent = (int)Math.Min(99, 100 * elapsed.TotalMilliseconds / Math.Max(1, timeout.TotalMilliseconds));
-                log.Progress(progressId, activity, $"{active} active connection(s), {elapsed.TotalSeconds:0} of {timeout.TotalSeconds:0} s", percent);
+                log.Progress(progressId, activity, $"{still}, {elapsed.TotalSeconds:0} of {timeout.TotalSeconds:0} s", percent);
                 var remaining = timeout - elapsed;
                 await _time.Delay(remaining < wait ? remaining : wait, ct).ConfigureAwait(false);
                 wait = TimeSpan.FromTicks(Math.Min(MaxPollInterval.Ticks, wait.Ticks * 2));

@@ -77,11 +77,16 @@ namespace LoadBalancerTools.Services
         private readonly PoolService _pools;
         private readonly MemberWaitService _waiter;
 
-        public SyncService(PoolService? pools = null, TimeProvider? time = null)
+        /// <summary>On the system clock. (Cmdlets use this one: the cmdlet assembly must not name TimeProvider, which lives in the isolated context.)</summary>
+        public SyncService()
+            : this(TimeProvider.System)
         {
-            var clock = time ?? TimeProvider.System;
-            _pools = pools ?? new PoolService(clock);
-            _waiter = new MemberWaitService(_pools, clock);
+        }
+
+        public SyncService(TimeProvider time)
+        {
+            _pools = new PoolService(time);
+            _waiter = new MemberWaitService(_pools, time);
         }
 
         public Task<IReadOnlyList<LbPoolMember>> ReadAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct) =>
@@ -254,9 +259,13 @@ namespace LoadBalancerTools.Services
             if (prune)
             {
                 var wanted = new HashSet<string>(desired.Select(d => d.Key), StringComparer.Ordinal);
+                var removed = new HashSet<string>(changes.Where(c => c.Action == LbChangeAction.Remove && c.Status == LbChangeStatus.Applied)
+                    .Select(c => DesiredMembers.Key(c.Address, c.Port)), StringComparer.Ordinal);
                 foreach (var kv in byKey.Where(kv => !wanted.Contains(kv.Key) && !excluded.Contains(kv.Key)))
                 {
                     var m = kv.Value[0];
+                    // Removed, and draining on the load balancer's side until it drops the member by itself.
+                    if (m.State == LbMemberState.Draining && removed.Contains(kv.Key)) continue;
                     result.Add(new SyncMismatch(pool, m.Address, m.Port, new[] { "is in the pool but not in the desired list" }));
                 }
             }
@@ -306,7 +315,13 @@ namespace LoadBalancerTools.Services
             var toDrain = options.DrainTimeout > TimeSpan.Zero && drainState != null
                 ? removals.Where(c => c.DrainFirst).ToList()
                 : new List<LbChange>();
-            if (drainState == null && options.DrainTimeout > TimeSpan.Zero)
+            bool drainsOnRemove = connection.Supports(LbCapabilities.DrainOnRemove);
+            if (drainsOnRemove)
+            {
+                // The load balancer drains what it removes (ELBv2): remove now, then wait until the members are gone.
+                toDrain.Clear();
+            }
+            else if (drainState == null && options.DrainTimeout > TimeSpan.Zero)
             {
                 log.Verbose($"{connection.Provider} cannot drain a member; members are removed directly.");
             }
@@ -384,7 +399,28 @@ namespace LoadBalancerTools.Services
                 {
                     c.Fail(new LbException(LbErrorKind.Transient, $"{c} failed unexpectedly: {ex.Message}", inner: ex));
                 }
-            }, progress, ct).ConfigureAwait(false);
+            }, drainsOnRemove && options.DrainTimeout > TimeSpan.Zero ? null : progress, ct).ConfigureAwait(false);
+
+            if (drainsOnRemove && options.DrainTimeout > TimeSpan.Zero)
+            {
+                var removed = ready.Where(c => c.Status == LbChangeStatus.Applied && latest[c] != null).ToList();
+                var targets = removed.Select(c => new WaitTarget(c.Pool, c.Address, c.Port, c)).ToList();
+                var results = targets.Count == 0 ? new List<WaitResult>()
+                    : await _waiter.WaitAsync(connection, targets, LbWaitCondition.Absent, options.DrainTimeout, options.DrainPollInterval, log, ct, DrainProgressId).ConfigureAwait(false);
+                foreach (var r in results.Where(r => !r.Met))
+                {
+                    var c = (LbChange)r.Target.Source!;
+                    var error = r.Error!;
+                    if (error.ErrorId == ErrorIds.WaitTimeout && r.Member != null)
+                    {
+                        error = new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
+                            "{0} is still {1} after the drain timeout of {2:0.#} s. It was removed: the load balancer drops it when its own drain ends. Run again with a longer -DrainTimeoutSec to wait for that.",
+                            r.Member, r.Member.State, options.DrainTimeout.TotalSeconds)) { ErrorId = ErrorIds.DrainTimeout };
+                    }
+                    c.Fail(error);
+                }
+                foreach (var c in ready) progress.Step();
+            }
         }
 
         private static LbChange RemoveChange(string pool, LbPoolMember m, bool drain) =>

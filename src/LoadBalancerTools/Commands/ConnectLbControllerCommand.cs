@@ -75,12 +75,23 @@ namespace LoadBalancerTools.Commands
                     new ArgumentException($"'{Provider}' is not a known provider. Use one of: {string.Join(", ", ProviderRegistry.Names)}."),
                     ErrorIds.UnknownProvider, ErrorCategory.InvalidArgument, Provider));
             }
-            if (Endpoint == null || !Endpoint.IsAbsoluteUri)
+            Uri? endpoint = Endpoint;
+            try
+            {
+                // Cloud providers derive the endpoint (AwsElbV2: from -Region) and name what they require.
+                endpoint = ProviderRegistry.ResolveEndpoint(provider!, Endpoint, Region);
+            }
+            catch (LbException ex)
+            {
+                ThrowLbError(ex, Provider);
+            }
+            if (endpoint == null || !endpoint.IsAbsoluteUri)
             {
                 ThrowTerminatingError(new ErrorRecord(
                     new ArgumentException($"-Endpoint '{Endpoint}' is not an absolute URI such as https://lb1:8443/api."),
                     ErrorIds.InvalidEndpoint, ErrorCategory.InvalidArgument, Endpoint));
             }
+            Endpoint = endpoint;
 
             var settings = new LbConnectionSettings(provider!, Endpoint!)
             {

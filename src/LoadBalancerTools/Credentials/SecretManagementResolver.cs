@@ -56,7 +56,7 @@ namespace LoadBalancerTools.Credentials
                 case null:
                     throw new LbException(LbErrorKind.NotFound, $"Get-Secret returned nothing for the secret '{name}'.") { ErrorId = ErrorIds.SecretNotFound };
                 default:
-                    throw Unusable(name, $"it is a {value.GetType().Name}; use a PSCredential, SecureString, string or a hashtable with Username and Password");
+                    throw Unusable(name, $"it is a {value.GetType().Name}; use a PSCredential, SecureString, string or a hashtable with Username and Password (or AccessKeyId and SecretAccessKey)");
             }
         }
 
@@ -66,15 +66,17 @@ namespace LoadBalancerTools.Credentials
             foreach (DictionaryEntry entry in table)
             {
                 string key = entry.Key?.ToString() ?? "";
-                if (key.Equals("Username", StringComparison.OrdinalIgnoreCase) || key.Equals("User", StringComparison.OrdinalIgnoreCase)) user = Unwrap(entry.Value);
-                else if (key.Equals("Password", StringComparison.OrdinalIgnoreCase)) password = Unwrap(entry.Value);
+                // AccessKeyId/SecretAccessKey: an AWS key pair stored as a hashtable reads as user and password.
+                if (key.Equals("Username", StringComparison.OrdinalIgnoreCase) || key.Equals("User", StringComparison.OrdinalIgnoreCase)
+                    || key.Equals("AccessKeyId", StringComparison.OrdinalIgnoreCase)) user = Unwrap(entry.Value);
+                else if (key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("SecretAccessKey", StringComparison.OrdinalIgnoreCase)) password = Unwrap(entry.Value);
             }
             string resolvedUser = user as string ?? RequireUser(name, userName);
             switch (password)
             {
                 case SecureString secure: return new NetworkCredential(resolvedUser, secure);
                 case string plain: return new NetworkCredential(resolvedUser, plain);
-                default: throw Unusable(name, "the hashtable has no Password entry");
+                default: throw Unusable(name, "the hashtable has no Password (or SecretAccessKey) entry");
             }
         }
 

@@ -61,7 +61,10 @@ public sealed class NginxPlusEmulator : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (options.Https) listen.UseHttps(SelfSignedCertificate.Create("127.0.0.1"));
+            });
             kestrel.AddServerHeader = false; // nginx's own Server header is set below
         });
 
@@ -74,8 +77,9 @@ public sealed class NginxPlusEmulator : IAsyncDisposable
         await app.StartAsync().ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(address).Port;
-        emulator.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
-        emulator.ApiBase = new Uri($"http://127.0.0.1:{port}/api");
+        string scheme = options.Https ? "https" : "http";
+        emulator.BaseAddress = new Uri($"{scheme}://127.0.0.1:{port}/");
+        emulator.ApiBase = new Uri($"{scheme}://127.0.0.1:{port}/api");
         emulator._app = app;
         return emulator;
     }

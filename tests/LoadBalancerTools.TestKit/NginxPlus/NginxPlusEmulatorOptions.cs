@@ -36,6 +36,9 @@ public sealed class NginxPlusEmulatorOptions
     /// <summary>Keep the request log (<see cref="NginxPlusEmulator.Requests"/>). Long benchmarks may turn it off.</summary>
     public bool RecordRequests { get; set; } = true;
 
+    /// <summary>Serve HTTPS with a self-signed certificate no client trusts, to test TLS validation.</summary>
+    public bool Https { get; set; }
+
     /// <summary>Reported by <c>GET /api/{v}/nginx</c>.</summary>
     public string NginxVersion { get; set; } = "1.27.4";
 

@@ -24,6 +24,8 @@ namespace LoadBalancerTools.Tests.Services
         public bool FailNextAddBeforeApplying;
         /// <summary>Each read of a draining member lowers its connections by this much.</summary>
         public int DrainPerRead;
+        /// <summary>Called for each member on every read, to let a test move its state along.</summary>
+        public Action<LbPoolMember>? OnRead;
 
         public static LbConnection Connect(InMemoryProvider provider) => new LbConnection(provider, new Uri("http://in-memory/"));
 
@@ -51,6 +53,7 @@ namespace LoadBalancerTools.Tests.Services
                 {
                     m.ActiveConnections = Math.Max(0, (m.ActiveConnections ?? 0) - DrainPerRead);
                 }
+                foreach (var m in _members) OnRead?.Invoke(m);
                 return Task.FromResult<IReadOnlyList<LbPoolMember>>(_members.Select(Copy).ToList());
             }
         }

@@ -92,6 +92,21 @@ namespace LoadBalancerTools.Tests.Services
         }
 
         [Fact]
+        public async Task Without_connection_counts_a_drain_waits_until_the_vendor_stops_reporting_draining()
+        {
+            _provider.Capabilities = LbCapabilities.Drain | LbCapabilities.Disable;
+            _provider.Seed("10.0.0.1", 80);
+            int reads = 0;
+            _provider.OnRead = m => { if (m.State == LbMemberState.Draining && ++reads >= 3) m.State = LbMemberState.Disabled; };
+            var task = _service.RemoveMemberAsync(_connection, "web", "10.0.0.1", 80, drain: true, TimeSpan.FromMinutes(5), _log, CancellationToken.None);
+            var outcome = await _time.Drive(task, TimeSpan.FromMilliseconds(100));
+            Assert.Equal(ChangeOutcome.Changed, outcome);
+            Assert.True(reads >= 3, "it removed while the member was still draining");
+            Assert.Contains(_log.Verbose, v => v.Contains("finished draining"));
+            Assert.Empty(_provider.Snapshot());
+        }
+
+        [Fact]
         public async Task Setting_what_is_already_set_sends_nothing()
         {
             var m = _provider.Seed("10.0.0.1", 80);

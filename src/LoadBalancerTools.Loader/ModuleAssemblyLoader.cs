@@ -7,10 +7,11 @@ using System.Runtime.InteropServices;
 namespace LoadBalancerTools
 {
     /// <summary>
-    /// Loads the engine and its third-party assemblies (Polly and the rest) from Dependencies/, in
+    /// Imported as a nested module ahead of the cmdlet assembly. Loads the engine and its third-party assemblies (Polly and the rest) from Dependencies/, in
     /// isolation from whatever versions the host process already holds: PowerShell's documented
     /// resolver pattern. On PowerShell 7 the engine lives in its own AssemblyLoadContext; on Windows
-    /// PowerShell an AssemblyResolve handler finds the files. Touches no engine type itself.
+    /// PowerShell an AssemblyResolve handler finds the files. It must run before PowerShell lists the
+    /// cmdlet assembly's types, which name engine types; hence a separate assembly, imported first.
     /// </summary>
     public sealed class ModuleAssemblyLoader : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {

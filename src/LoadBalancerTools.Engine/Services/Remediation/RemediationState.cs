@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LoadBalancerTools.Errors;
+
+namespace LoadBalancerTools.Services.Remediation
+{
+    /// <summary>What one member has shown lately, and what remediation did to it.</summary>
+    public sealed class MemberRecord
+    {
+        public string Address { get; set; } = "";
+        public int Port { get; set; }
+        public string Name { get; set; } = "";
+        public int ConsecutiveFailures { get; set; }
+        public int ConsecutiveSuccesses { get; set; }
+        /// <summary>Set while the member is out of rotation because of us (never for what an operator did).</summary>
+        public string? EjectedWith { get; set; }
+        public DateTimeOffset? EjectedAt { get; set; }
+        /// <summary>Weight to restore with, when the member was removed.</summary>
+        public int? Weight { get; set; }
+        /// <summary>True after a Skipped alert for this member was sent, so a cap does not alert every round.</summary>
+        public bool SkipAlerted { get; set; }
+        public string? LastError { get; set; }
+
+        [JsonIgnore]
+        public bool Ejected => EjectedWith != null;
+
+        public string Key => Keys.Of(Address, Port);
+    }
+
+    internal static class Keys
+    {
+        public static string Of(string address, int port) => address.ToLowerInvariant() + "|" + port;
+    }
+
+    /// <summary>
+    /// Remediation memory for one pool, kept between runs (-StatePath) so that a scheduled task run
+    /// every minute counts consecutive failures across runs and restores what it ejected.
+    /// </summary>
+    public sealed class RemediationState
+    {
+        public int Version { get; set; } = 1;
+        public string Pool { get; set; } = "";
+        public string Endpoint { get; set; } = "";
+        public int Round { get; set; }
+        /// <summary>True while every member is failing at once (a suspected partition on our side).</summary>
+        public bool PartitionSuspected { get; set; }
+        public Dictionary<string, MemberRecord> Members { get; set; } = new Dictionary<string, MemberRecord>();
+
+        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { WriteIndented = true };
+
+        public MemberRecord For(string address, int port, string name)
+        {
+            string key = Keys.Of(address, port);
+            if (!Members.TryGetValue(key, out var record))
+            {
+                record = new MemberRecord { Address = address, Port = port, Name = name };
+                Members[key] = record;
+            }
+            if (name.Length > 0) record.Name = name;
+            return record;
+        }
+
+        /// <summary>Reads the state file; a missing file is a fresh start, a state for another pool or endpoint is refused.</summary>
+        public static RemediationState Load(string? path, string pool, string endpoint)
+        {
+            if (path == null || !File.Exists(path)) return new RemediationState { Pool = pool, Endpoint = endpoint };
+            RemediationState? state;
+            try
+            {
+                state = JsonSerializer.Deserialize<RemediationState>(File.ReadAllText(path), Json);
+            }
+            catch (JsonException ex)
+            {
+                throw new LbException(LbErrorKind.InvalidInput, $"The state file '{path}' is not valid remediation state ({ex.Message}); move it aside to start fresh.") { ErrorId = ErrorIds.StateFileInvalid };
+            }
+            if (state == null) return new RemediationState { Pool = pool, Endpoint = endpoint };
+            if (!string.Equals(state.Pool, pool, StringComparison.Ordinal) || !string.Equals(state.Endpoint, endpoint, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new LbException(LbErrorKind.InvalidInput,
+                    $"The state file '{path}' belongs to pool '{state.Pool}' at {state.Endpoint}, not '{pool}' at {endpoint}; use one state file per pool.") { ErrorId = ErrorIds.StateFileInvalid };
+            }
+            return state;
+        }
+
+        /// <summary>Writes atomically (temp file, then rename), so a crash mid-write never leaves half a state.</summary>
+        public void Save(string? path)
+        {
+            if (path == null) return;
+            string full = Path.GetFullPath(path);
+            string? dir = Path.GetDirectoryName(full);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            string temp = full + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
+            if (File.Exists(full)) File.Replace(temp, full, null);
+            else File.Move(temp, full);
+        }
+    }
+}

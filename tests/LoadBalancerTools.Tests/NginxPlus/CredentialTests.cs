@@ -1,0 +1,178 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using LoadBalancerTools.TestKit;
+using LoadBalancerTools.TestKit.Hosting;
+
+namespace LoadBalancerTools.Tests.NginxPlus
+{
+    /// <summary>
+    /// Credentials from -Credential, SecretManagement, the environment and .env, and the rule that a
+    /// secret never appears anywhere a user or a log could see it. SecretManagement cannot be installed
+    /// on this machine: these tests define a stand-in module of the same name in the test runspace
+    /// (New-Module), which is exactly how the module reaches it: Microsoft.PowerShell.SecretManagement\Get-Secret.
+    /// </summary>
+    public sealed class CredentialTests : IAsyncLifetime
+    {
+        private const string User = "lbadmin";
+        private const string Secret = "Sup3r-S3cret-Pa55!";
+        private const string WrongSecret = "Wr0ng-Guess-Pa55!";
+        private NginxPlusEmulator _nginx = null!;
+
+        public async Task InitializeAsync()
+        {
+            _nginx = await NginxPlusEmulator.StartAsync();
+            _nginx.AddUpstream("web");
+            _nginx.RequireBasicAuth(User, Secret);
+        }
+
+        public async Task DisposeAsync() => await _nginx.DisposeAsync();
+
+        /// <summary>A stand-in for Microsoft.PowerShell.SecretManagement whose Get-Secret returns what the test puts in $secretValue.</summary>
+        private static PsSession WithVault(string secretValueScript)
+        {
+            var ps = new PsSession();
+            var r = ps.Run(
+                "New-Module -Name Microsoft.PowerShell.SecretManagement -ScriptBlock { " +
+                "  function Get-Secret { [CmdletBinding()] param([string]$Name, [string]$Vault) " +
+                "    if ($Name -ne 'lb1') { throw \"The secret $Name was not found.\" } " +
+                "    $script:lastVault = $Vault; " + secretValueScript + " } " +
+                "  function Get-LastVault { $script:lastVault } " +
+                "} | Import-Module");
+            Assert.False(r.HadErrors, r.ToString());
+            return ps;
+        }
+
+        private static void AssertNoSecret(PsResult r, params string[] secrets)
+        {
+            string all = r.AllText();
+            foreach (var s in secrets) Assert.DoesNotContain(s, all);
+        }
+
+        private const string Secure = "[System.Net.NetworkCredential]::new('', '" + Secret + "').SecurePassword";
+
+        [Theory]
+        [InlineData("[pscredential]::new('" + User + "', " + Secure + ")", "")]
+        [InlineData(Secure, " -UserName " + User)]
+        [InlineData("'" + Secret + "'", " -UserName " + User)]
+        [InlineData("@{ Username = '" + User + "'; Password = '" + Secret + "' }", "")]
+        [InlineData("@{ Username = '" + User + "'; Password = " + Secure + " }", "")]
+        public void SecretManagement_secrets_of_every_shape_connect(string secretValue, string extra)
+        {
+            using var ps = WithVault(secretValue);
+            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName lb1 -Vault Ops{extra} -Verbose -Debug; Get-LbPool; Get-LbConnection | ForEach-Object {{ $_.PSObject.Properties | ForEach-Object {{ \"$($_.Name)=$($_.Value)\" }} }}");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal("SecretManagement", r.Prop<string>(0, "CredentialSource"));
+            Assert.Equal(User, r.Prop<string>(0, "UserName"));
+            Assert.Equal("Ops", ps.Run("Get-LastVault").Output.Single().ToString());
+            AssertNoSecret(r, Secret);
+        }
+
+        [Fact]
+        public void A_password_only_secret_without_a_user_name_is_refused_clearly()
+        {
+            using var ps = WithVault("'" + Secret + "'");
+            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName lb1");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbSecretUnusable,", e.FullyQualifiedErrorId);
+            Assert.Contains("-UserName", e.Exception.Message);
+            AssertNoSecret(r, Secret);
+        }
+
+        [Fact]
+        public void A_missing_secret_names_the_secret_and_vault()
+        {
+            using var ps = WithVault("'x'");
+            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName nope -Vault Ops");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbSecretNotFound,", e.FullyQualifiedErrorId);
+            Assert.Contains("'nope'", e.Exception.Message);
+            Assert.Contains("'Ops'", e.Exception.Message);
+        }
+
+        [Fact]
+        public void Without_SecretManagement_the_error_names_it_and_the_alternatives()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName lb1");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbSecretManagementMissing,", e.FullyQualifiedErrorId);
+            Assert.Contains("Microsoft.PowerShell.SecretManagement", e.Exception.Message);
+            Assert.Contains("-Credential", e.Exception.Message);
+            Assert.Contains("LBTOOLS_USERNAME", e.Exception.Message);
+        }
+
+        [Fact]
+        public void Wrong_credentials_fail_the_connect_and_neither_password_appears_anywhere()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run(
+                $"$c = [pscredential]::new('{User}', [System.Net.NetworkCredential]::new('', '{WrongSecret}').SecurePassword); " +
+                $"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -Credential $c -Verbose -Debug -MaxRetries 1");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbAuthenticationFailed,", e.FullyQualifiedErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.AuthenticationError, e.CategoryInfo.Category);
+            Assert.Contains("rejected the credentials", e.Exception.Message);
+            AssertNoSecret(r, WrongSecret, Secret);
+        }
+
+        [Fact]
+        public void A_dotenv_file_in_the_current_directory_supplies_the_credential_without_touching_the_environment()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "lbtools-env-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                File.WriteAllText(Path.Combine(dir, ".env"), $"# local development only\nLBTOOLS_NGINXPLUS_USERNAME={User}\nLBTOOLS_NGINXPLUS_PASSWORD=\"{Secret}\"\n");
+                using var ps = new PsSession();
+                var r = ps.Run($"$ExecutionContext.SessionState.Path.SetLocation('{dir}') | Out-Null; Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -Verbose; Get-LbPool");
+                Assert.False(r.HadErrors, r.ToString());
+                Assert.Equal("DotEnv", r.Prop<string>(0, "CredentialSource"));
+                Assert.Null(Environment.GetEnvironmentVariable("LBTOOLS_NGINXPLUS_PASSWORD"));
+                AssertNoSecret(r, Secret);
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Changes the process environment, so it runs alone.</summary>
+    [Collection(ProcessEnvironmentCollection.Name)]
+    public sealed class EnvironmentCredentialTests
+    {
+        [Fact]
+        public async Task Environment_variables_supply_the_credential_provider_specific_first()
+        {
+            await using var nginx = await NginxPlusEmulator.StartAsync();
+            nginx.AddUpstream("web");
+            nginx.RequireBasicAuth("envuser", "env-Secret-123");
+            Environment.SetEnvironmentVariable("LBTOOLS_USERNAME", "generic");
+            Environment.SetEnvironmentVariable("LBTOOLS_PASSWORD", "generic-wrong");
+            Environment.SetEnvironmentVariable("LBTOOLS_NGINXPLUS_USERNAME", "envuser");
+            Environment.SetEnvironmentVariable("LBTOOLS_NGINXPLUS_PASSWORD", "env-Secret-123");
+            try
+            {
+                using var ps = new PsSession();
+                var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{nginx.ApiBase}'; Get-LbPool");
+                Assert.False(r.HadErrors, r.ToString());
+                Assert.Equal("Environment", r.Prop<string>(0, "CredentialSource"));
+                Assert.Equal("envuser", r.Prop<string>(0, "UserName"));
+                Assert.DoesNotContain("env-Secret-123", r.AllText());
+            }
+            finally
+            {
+                foreach (var n in new[] { "LBTOOLS_USERNAME", "LBTOOLS_PASSWORD", "LBTOOLS_NGINXPLUS_USERNAME", "LBTOOLS_NGINXPLUS_PASSWORD" })
+                    Environment.SetEnvironmentVariable(n, null);
+            }
+        }
+    }
+
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class ProcessEnvironmentCollection
+    {
+        public const string Name = "Process environment";
+    }
+}
