@@ -115,11 +115,16 @@ namespace LoadBalancerTools.Providers.NginxPlus
             var members = new List<LbPoolMember>();
             if (servers.ValueKind == JsonValueKind.Array)
             {
+                // By id, not by a scan per server: a scan makes reading a 10,000-member pool take seconds.
+                var peersById = new Dictionary<long, JsonElement>();
+                foreach (var peer in peers)
+                {
+                    if (peer.Long("id") is long peerId && !peersById.ContainsKey(peerId)) peersById[peerId] = peer;
+                }
                 foreach (var server in servers.EnumerateArray())
                 {
-                    long? id = server.Long("id");
-                    var peer = peers.FirstOrDefault(x => x.Long("id") == id);
-                    members.Add(ToMember(pool, server, peer.ValueKind == JsonValueKind.Object ? peer : (JsonElement?)null));
+                    JsonElement? peer = server.Long("id") is long id && peersById.TryGetValue(id, out var found) && found.ValueKind == JsonValueKind.Object ? found : (JsonElement?)null;
+                    members.Add(ToMember(pool, server, peer));
                 }
             }
             else
