@@ -166,7 +166,8 @@ namespace LoadBalancerTools.Http
                     && _policy.ShouldRetry(outcome, context.Properties.GetValue(KindKey, RequestKind.Read))
                     && _gate.PauseFor(wait))
                 {
-                    context.Properties.GetValue(LogKey, NullLog.Instance).Verbose(string.Format(CultureInfo.InvariantCulture,
+                    // Debug, not verbose: the retry's own verbose line already says how long this request waits.
+                    context.Properties.GetValue(LogKey, NullLog.Instance).Debug(string.Format(CultureInfo.InvariantCulture,
                         "The endpoint asked for a pause of {0:0.###} s ({1}); every request to it waits until then.", wait.TotalSeconds, _policy.Describe(result)));
                 }
                 return outcome;
