@@ -138,7 +138,7 @@ namespace LoadBalancerTools.Http
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = o.AttemptTimeout })
                 .Build();
         }
-    
+
         /// <summary>Waits at the endpoint's gate before each attempt; a retryable answer with a server-requested wait closes the gate for everyone.</summary>
         private sealed class GateStrategy : ResilienceStrategy<T>
         {
