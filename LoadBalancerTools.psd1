@@ -20,6 +20,9 @@
         'Add-LbPoolMember'
         'Remove-LbPoolMember'
         'Set-LbPoolMember'
+        'Test-LbPoolMember'
+        'Invoke-LbHealthRemediation'
+        'New-LbAlertChannel'
         'Sync-LbPool'
         'Wait-LbPoolMember'
     )

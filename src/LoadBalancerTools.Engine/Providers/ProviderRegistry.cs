@@ -17,6 +17,7 @@ namespace LoadBalancerTools.Providers
                 ["Caddy"] = s => new Caddy.CaddyProvider(s),
                 ["NetScaler"] = s => new NetScaler.NetScalerProvider(s),
                 ["AwsElbV2"] = s => new AwsElbV2Provider(s),
+                ["F5"] = s => new F5.F5Provider(s),
             };
 
         /// <summary>Providers whose endpoint can be derived (a cloud API's from its region); they may also require settings of their own.</summary>

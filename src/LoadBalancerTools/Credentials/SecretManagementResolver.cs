@@ -22,6 +22,37 @@ namespace LoadBalancerTools.Credentials
         /// <summary>The secret as a credential; user name from the secret or <paramref name="userName"/>.</summary>
         public static NetworkCredential Resolve(PSCmdlet cmdlet, string name, string? vault, string? userName)
         {
+            object? value = Fetch(cmdlet, name, vault);
+            switch (value)
+            {
+                case PSCredential credential:
+                    return new NetworkCredential(credential.UserName, credential.Password);
+                case SecureString password:
+                    return new NetworkCredential(RequireUser(name, userName), password);
+                case string password:
+                    return new NetworkCredential(RequireUser(name, userName), password);
+                case IDictionary table:
+                    return FromTable(name, table, userName);
+                default:
+                    throw Unusable(name, $"it is a {value.GetType().Name}; use a PSCredential, SecureString, string or a hashtable with Username and Password (or AccessKeyId and SecretAccessKey)");
+            }
+        }
+
+        /// <summary>A secret that is a single value (a webhook URL, a routing key): a string, a SecureString, or a credential's password.</summary>
+        public static string ResolveText(PSCmdlet cmdlet, string name, string? vault)
+        {
+            object? value = Fetch(cmdlet, name, vault);
+            switch (value)
+            {
+                case string text: return text;
+                case SecureString secure: return new NetworkCredential("", secure).Password;
+                case PSCredential credential: return credential.GetNetworkCredential().Password;
+                default: throw Unusable(name, $"it is a {value.GetType().Name}; store the value as a string or SecureString");
+            }
+        }
+
+        private static object Fetch(PSCmdlet cmdlet, string name, string? vault)
+        {
             if (cmdlet.InvokeCommand.GetCommand(GetSecret, CommandTypes.Cmdlet | CommandTypes.Function) == null)
             {
                 throw new LbException(LbErrorKind.InvalidInput,
@@ -43,21 +74,7 @@ namespace LoadBalancerTools.Credentials
                     $"Get-Secret could not return the secret '{name}'{(vault != null ? $" from vault '{vault}'" : "")}: {ex.Message}", inner: null) { ErrorId = ErrorIds.SecretNotFound };
             }
 
-            switch (value)
-            {
-                case PSCredential credential:
-                    return new NetworkCredential(credential.UserName, credential.Password);
-                case SecureString password:
-                    return new NetworkCredential(RequireUser(name, userName), password);
-                case string password:
-                    return new NetworkCredential(RequireUser(name, userName), password);
-                case IDictionary table:
-                    return FromTable(name, table, userName);
-                case null:
-                    throw new LbException(LbErrorKind.NotFound, $"Get-Secret returned nothing for the secret '{name}'.") { ErrorId = ErrorIds.SecretNotFound };
-                default:
-                    throw Unusable(name, $"it is a {value.GetType().Name}; use a PSCredential, SecureString, string or a hashtable with Username and Password (or AccessKeyId and SecretAccessKey)");
-            }
+            return value ?? throw new LbException(LbErrorKind.NotFound, $"Get-Secret returned nothing for the secret '{name}'.") { ErrorId = ErrorIds.SecretNotFound };
         }
 
         private static NetworkCredential FromTable(string name, IDictionary table, string? userName)

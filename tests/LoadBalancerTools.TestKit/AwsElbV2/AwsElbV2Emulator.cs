@@ -57,22 +57,15 @@ public sealed class AwsElbV2Emulator : IAsyncDisposable
     public static async Task<AwsElbV2Emulator> StartAsync(AwsElbV2EmulatorOptions? options = null)
     {
         var emulator = new AwsElbV2Emulator(options ?? new AwsElbV2EmulatorOptions());
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        var (app, port) = await LoopbackServer.StartAsync(app =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0);
-            kestrel.AddServerHeader = false;
-        });
-        var app = builder.Build();
-        app.Use(emulator.RecordAsync);
-        app.UseFaults(emulator.Faults);
-        app.Use(emulator.AuthenticateAsync);
-        app.Use(emulator.ThrottleAsync);
-        app.Run(emulator.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        emulator.Endpoint = new Uri($"http://127.0.0.1:{new Uri(address).Port}/");
+            app.Use(emulator.RecordAsync);
+            app.UseFaults(emulator.Faults);
+            app.Use(emulator.AuthenticateAsync);
+            app.Use(emulator.ThrottleAsync);
+            app.Run(emulator.HandleAsync);
+        }).ConfigureAwait(false);
+        emulator.Endpoint = new Uri($"http://127.0.0.1:{port}/");
         emulator._app = app;
         return emulator;
     }

@@ -60,7 +60,47 @@ namespace LoadBalancerTools.TestKit.Hosting
             return result;
         }
 
+        /// <summary>Starts a script and returns at once: for -Watch loops that a test observes live and then stops, as Ctrl+C would.</summary>
+        public RunningScript Start(string script)
+        {
+            Host.Clear();
+            var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            var output = new PSDataCollection<PSObject>();
+            var handle = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            return new RunningScript(ps, handle, output);
+        }
+
         public void Dispose() => _runspace.Dispose();
+    }
+
+    public sealed class RunningScript : IDisposable
+    {
+        private readonly PowerShell _ps;
+        private readonly IAsyncResult _handle;
+
+        internal RunningScript(PowerShell ps, IAsyncResult handle, PSDataCollection<PSObject> output)
+        {
+            _ps = ps;
+            _handle = handle;
+            Output = output;
+        }
+
+        /// <summary>Objects as they are written.</summary>
+        public PSDataCollection<PSObject> Output { get; }
+        public IReadOnlyList<ErrorRecord> Errors => _ps.Streams.Error.ToList();
+        public IReadOnlyList<string> Warnings => _ps.Streams.Warning.Select(w => w.Message).ToList();
+        public bool IsCompleted => _handle.IsCompleted;
+
+        /// <summary>Stops the pipeline the way Ctrl+C does and waits for it to wind down.</summary>
+        public void Stop() => _ps.Stop();
+
+        public void Dispose()
+        {
+            if (!_handle.IsCompleted) _ps.Stop();
+            _ps.Dispose();
+        }
     }
 
     public sealed class PsResult

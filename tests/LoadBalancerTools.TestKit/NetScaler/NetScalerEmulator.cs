@@ -72,20 +72,13 @@ public sealed class NetScalerEmulator : IAsyncDisposable
     public static async Task<NetScalerEmulator> StartAsync(NetScalerEmulatorOptions? options = null)
     {
         var emulator = new NetScalerEmulator(options ?? new NetScalerEmulatorOptions());
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        var (app, port) = await LoopbackServer.StartAsync(app =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0);
-            kestrel.AddServerHeader = false;
-        });
-        var app = builder.Build();
-        app.Use(emulator.RecordAsync);
-        app.UseFaults(emulator.Faults);
-        app.Map("/nitro/v1/{**rest}", (RequestDelegate)emulator.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        emulator.BaseAddress = new Uri($"http://127.0.0.1:{new Uri(address).Port}/");
+            app.Use(emulator.RecordAsync);
+            app.UseFaults(emulator.Faults);
+            app.Map("/nitro/v1/{**rest}", (RequestDelegate)emulator.HandleAsync);
+        }).ConfigureAwait(false);
+        emulator.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         emulator._app = app;
         return emulator;
     }

@@ -57,26 +57,16 @@ public sealed class NginxPlusEmulator : IAsyncDisposable
             throw new ArgumentException("At least one API version must be supported.", nameof(options));
 
         var emulator = new NginxPlusEmulator(options);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        var (app, port) = await LoopbackServer.StartAsync(app =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                if (options.Https) listen.UseHttps(SelfSignedCertificate.Create("127.0.0.1"));
-            });
-            kestrel.AddServerHeader = false; // nginx's own Server header is set below
-        });
-
-        var app = builder.Build();
-        app.Use(emulator.RecordAsync);
-        app.UseFaults(emulator.Faults);
-        app.Use(emulator.AuthenticateAsync);
-        app.Map("/api/{**rest}", (RequestDelegate)emulator._api.HandleAsync);
-
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var port = new Uri(address).Port;
+            app.Use(emulator.RecordAsync);
+            app.UseFaults(emulator.Faults);
+            app.Use(emulator.AuthenticateAsync);
+            app.Map("/api/{**rest}", (RequestDelegate)emulator._api.HandleAsync);
+        }, listen =>
+        {
+            if (options.Https) listen.UseHttps(SelfSignedCertificate.Create("127.0.0.1"));
+        }).ConfigureAwait(false);
         string scheme = options.Https ? "https" : "http";
         emulator.BaseAddress = new Uri($"{scheme}://127.0.0.1:{port}/");
         emulator.ApiBase = new Uri($"{scheme}://127.0.0.1:{port}/api");

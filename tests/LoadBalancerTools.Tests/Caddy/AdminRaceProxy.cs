@@ -5,9 +5,8 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
+using LoadBalancerTools.TestKit;
 
 namespace LoadBalancerTools.Tests.Caddy
 {
@@ -18,23 +17,17 @@ namespace LoadBalancerTools.Tests.Caddy
     /// </summary>
     internal sealed class AdminRaceProxy : IAsyncDisposable
     {
-        private readonly WebApplication _app;
+        private WebApplication _app = null!;
         private int _interventions;
-
-        private AdminRaceProxy(WebApplication app) => _app = app;
 
         public Uri Url { get; private set; } = null!;
         public int Interventions => Volatile.Read(ref _interventions);
 
         public static async Task<AdminRaceProxy> StartAsync(Uri admin, string racedPath, string competingBody)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            var proxy = new AdminRaceProxy(app);
+            var proxy = new AdminRaceProxy();
             var client = new HttpClient { BaseAddress = admin };
-            app.Run(async context =>
+            var (app, port) = await LoopbackServer.StartAsync(a => a.Run(async context =>
             {
                 string path = context.Request.Path + context.Request.QueryString;
                 if (context.Request.Method == "POST" && context.Request.Path == racedPath && Interlocked.CompareExchange(ref proxy._interventions, 1, 0) == 0)
@@ -58,9 +51,9 @@ namespace LoadBalancerTools.Tests.Caddy
                 if (etag != null) context.Response.Headers.ETag = etag;
                 context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
                 await context.Response.Body.WriteAsync(payload);
-            });
-            await app.StartAsync();
-            proxy.Url = new Uri(app.Urls.First());
+            }));
+            proxy._app = app;
+            proxy.Url = new Uri($"http://127.0.0.1:{port}/");
             return proxy;
         }
 

@@ -78,6 +78,19 @@ namespace LoadBalancerTools.Tests.Caddy
         }
 
         [Fact]
+        public void Remediation_by_disabling_is_refused_up_front_and_removal_is_offered()
+        {
+            using var ps = Connect();
+            var r = ps.Run("Invoke-LbHealthRemediation -Pool web -Action Disable");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbNotSupported,", e.FullyQualifiedErrorId);
+            Assert.Contains("use -Action Remove", e.Exception.Message);
+
+            var ok = ps.Run("Invoke-LbHealthRemediation -Pool web -Action Remove -Path /healthz");
+            Assert.False(ok.HadErrors, ok.ToString());
+        }
+
+        [Fact]
         public void State_changes_are_refused_as_not_supported_and_nothing_changes()
         {
             using var ps = Connect();
@@ -100,6 +113,9 @@ namespace LoadBalancerTools.Tests.Caddy
 
             r = ps.Run($"Remove-LbPoolMember -Pool web -Address 127.0.0.1 -Port {_backends[1].Port} -Drain -Confirm:$false");
             Assert.False(r.HadErrors, r.ToString());
+            // A request already in flight when the config changed may still finish there; count from a moment after.
+            long settle = traffic.Snapshot().Total;
+            await _caddy.WaitUntilAsync(() => Task.FromResult(traffic.Snapshot().Total >= settle + 10), Patience, "10 requests after the removal");
             long countAtRemoval = _backends[1].RequestCount;
             long total = traffic.Snapshot().Total;
             await _caddy.WaitUntilAsync(() => Task.FromResult(traffic.Snapshot().Total >= total + 100), Patience, "100 more requests");

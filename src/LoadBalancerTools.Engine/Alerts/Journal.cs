@@ -1,0 +1,43 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using LoadBalancerTools.Model;
+
+namespace LoadBalancerTools.Alerts
+{
+    /// <summary>The remediation journal: one JSON object per line per decision, appended, so `tail -f` and log shippers read it as it grows.</summary>
+    public static class Journal
+    {
+        public static void Append(string? path, IEnumerable<LbRemediationEvent> events)
+        {
+            if (path == null) return;
+            var text = new StringBuilder();
+            foreach (var e in events) text.Append(JsonSerializer.Serialize(ToJsonObject(e))).Append('\n');
+            if (text.Length == 0) return;
+            string full = Path.GetFullPath(path);
+            string? dir = Path.GetDirectoryName(full);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            File.AppendAllText(full, text.ToString());
+        }
+
+        internal static Dictionary<string, object?> ToJsonObject(LbRemediationEvent e) => new Dictionary<string, object?>
+        {
+            ["timestamp"] = e.Timestamp.ToString("o"),
+            ["round"] = e.Round,
+            ["type"] = e.Type.ToString(),
+            ["pool"] = e.Pool,
+            ["member"] = e.Member,
+            ["address"] = e.Address,
+            ["port"] = e.Port,
+            ["action"] = e.Action,
+            ["applied"] = e.Applied,
+            ["success"] = e.Success,
+            ["reason"] = e.Reason,
+            ["consecutiveFailures"] = e.ConsecutiveFailures,
+            ["consecutiveSuccesses"] = e.ConsecutiveSuccesses,
+            ["channel"] = e.Channel,
+            ["error"] = e.Error,
+        };
+    }
+}

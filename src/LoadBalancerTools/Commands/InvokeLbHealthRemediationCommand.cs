@@ -1,0 +1,176 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using LoadBalancerTools.Alerts;
+using LoadBalancerTools.Completers;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
+using LoadBalancerTools.Services.Remediation;
+
+namespace LoadBalancerTools.Commands
+{
+    /// <summary>
+    /// Self-healing for one pool: probes members, ejects those that keep failing, restores them when they
+    /// recover, alerts, and never ejects so many that the pool collapses. One round per run (for a
+    /// scheduled task with -StatePath), or rounds every -IntervalSec with -Watch.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "LbHealthRemediation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(LbRemediationEvent))]
+    public sealed class InvokeLbHealthRemediationCommand : LbProbeCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0)]
+        [ArgumentCompleter(typeof(PoolNameCompleter))]
+        public string Pool { get; set; } = "";
+
+        /// <summary>Consecutive failed rounds before a member is ejected.</summary>
+        [Parameter]
+        [ValidateRange(1, 1000)]
+        public int FailureThreshold { get; set; } = 3;
+
+        /// <summary>Consecutive good rounds before an ejected member is restored.</summary>
+        [Parameter]
+        [ValidateRange(1, 1000)]
+        public int RecoveryThreshold { get; set; } = 2;
+
+        [Parameter]
+        public RemediationAction Action { get; set; } = RemediationAction.Disable;
+
+        [Parameter]
+        [ValidateRange(0, 100)]
+        public int MaxEjectPercent { get; set; } = 50;
+
+        [Parameter]
+        [ValidateRange(0, 100000)]
+        public int MinHealthyMembers { get; set; } = 1;
+
+        [Parameter]
+        [ValidateRange(1, 86400)]
+        public int IntervalSec { get; set; } = 10;
+
+        /// <summary>Keep running rounds until stopped (Ctrl+C) or until -DurationSec has passed.</summary>
+        [Parameter]
+        public SwitchParameter Watch { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int? DurationSec { get; set; }
+
+        /// <summary>A JSON file that keeps failure counts and ejections between runs.</summary>
+        [Parameter]
+        public string? StatePath { get; set; }
+
+        /// <summary>A JSON-lines file that gets one line per decision.</summary>
+        [Parameter]
+        public string? JournalPath { get; set; }
+
+        [Parameter]
+        public LbAlertChannel[] AlertChannel { get; set; } = Array.Empty<LbAlertChannel>();
+
+        protected override void EndProcessing()
+        {
+            var connection = ResolveConnection();
+            var policy = new RemediationPolicy
+            {
+                FailureThreshold = FailureThreshold,
+                RecoveryThreshold = RecoveryThreshold,
+                Action = Action,
+                MaxEjectPercent = MaxEjectPercent,
+                MinHealthyMembers = MinHealthyMembers,
+            };
+            RequireAction(connection);
+            var probe = ProbeOptions();
+            string? statePath = StatePath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StatePath);
+            string? journalPath = JournalPath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
+            RemediationState state;
+            try
+            {
+                state = RemediationState.Load(statePath, Pool, connection.Endpoint.ToString());
+            }
+            catch (LbException ex)
+            {
+                ThrowLbError(ex, StatePath);
+                return;
+            }
+
+            var runner = RemediationRunner.OnSystemClock(Pools);
+            var deadline = DurationSec.HasValue ? DateTimeOffset.UtcNow.AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
+            string source = connection.Endpoint.GetLeftPart(UriPartial.Authority);
+            WriteVerbose($"Remediating pool '{Pool}' on {connection}: eject ({Action}) after {FailureThreshold} failed rounds, restore after {RecoveryThreshold} good ones, at most {MaxEjectPercent}% ejected, at least {MinHealthyMembers} in rotation.");
+            try
+            {
+                while (true)
+                {
+                    RunRound(connection, state, policy, probe, runner, source, statePath, journalPath);
+                    if (!Watch) break;
+                    var next = DateTimeOffset.UtcNow.AddSeconds(IntervalSec);
+                    if (deadline.HasValue && next > deadline.Value) break;
+                    Run(ct => System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(IntervalSec), ct));
+                }
+            }
+            finally
+            {
+                // Ctrl+C between rounds or inside one: what was decided so far is kept.
+                state.Save(statePath);
+            }
+        }
+
+        private void RunRound(LbConnection connection, RemediationState state, RemediationPolicy policy, ProbeOptions probe, RemediationRunner runner,
+            string source, string? statePath, string? journalPath)
+        {
+            var decisions = Run(ct => runner.PlanAsync(connection, state, policy, probe, Log, ct));
+            var events = new List<LbRemediationEvent>(decisions.Events);
+            var alerts = new List<LbRemediationEvent>(decisions.Alerts);
+            foreach (var e in decisions.Events) WriteObject(e);
+
+            foreach (var decision in decisions.Actions)
+            {
+                string what = $"member {LbPoolMember.FormatEndpoint(decision.Record.Address, decision.Record.Port)} ({decision.Record.Name}) of pool '{Pool}' ({connection})";
+                string action = decision.Kind == DecisionKind.Eject ? $"Eject ({Action}): {decision.Reason}" : $"Restore: {decision.Reason}";
+                bool act = ShouldProcess(what, action);
+                var ev = Run(ct => runner.ApplyAsync(connection, state, policy, decision, act, Log, ct));
+                events.Add(ev);
+                if (act) alerts.Add(ev);
+                if (!ev.Success) WriteError(new ErrorRecord(new LbException(LbErrorKind.Rejected, ev.Reason), ErrorIds.RemediationFailed, ErrorCategory.InvalidResult, what));
+                WriteObject(ev);
+            }
+
+            if (alerts.Count > 0 && AlertChannel.Length > 0)
+            {
+                var sent = Run(ct => runner.AlertAsync(AlertChannel, alerts, source, Log, ct));
+                foreach (var s in sent) WriteObject(s);
+                events.AddRange(sent);
+            }
+            else if (alerts.Count > 0)
+            {
+                foreach (var a in alerts) WriteWarning($"{AlertService.Title(a)}: {a.Reason}");
+            }
+
+            try
+            {
+                Journal.Append(journalPath, events);
+                state.Save(statePath);
+            }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            {
+                // The decisions were made and are on the pipeline; a full disk must not stop the healing.
+                WriteWarning($"Could not write the journal or state file: {ex.Message}");
+            }
+            WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Round {0}: {1} event(s), {2} action(s).", state.Round, events.Count, decisions.Actions.Count));
+        }
+
+        /// <summary>The action must be one this provider can do, or nothing will ever heal: say so before the first round.</summary>
+        private void RequireAction(LbConnection connection)
+        {
+            var needed = Action == RemediationAction.Drain ? LbCapabilities.Drain : Action == RemediationAction.Disable ? LbCapabilities.Disable : LbCapabilities.None;
+            if (needed != LbCapabilities.None && !connection.Supports(needed))
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new LbException(LbErrorKind.NotSupported, $"-Action {Action} is not supported by this provider ({connection.Provider}); use -Action Remove."),
+                    ErrorIds.NotSupported, ErrorCategory.NotImplemented, Action));
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.TestKit;
+using LoadBalancerTools.TestKit.Hosting;
+using LoadBalancerTools.TestKit.RealServers;
+
+namespace LoadBalancerTools.Tests.Remediation
+{
+    /// <summary>
+    /// Invoke-LbHealthRemediation and Test-LbPoolMember through the engine against the NGINX Plus
+    /// emulator, whose members point at real local backends (alive or not).
+    /// </summary>
+    public sealed class RemediationCmdletTests : IAsyncLifetime
+    {
+        private NginxPlusEmulator _nginx = null!;
+        private WebhookReceiver _hooks = null!;
+        private readonly List<BackendServer> _backends = new List<BackendServer>();
+        private PsSession _ps = null!;
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "lbtools-rem-" + Guid.NewGuid().ToString("N"));
+
+        public async Task InitializeAsync()
+        {
+            Directory.CreateDirectory(_dir);
+            _nginx = await NginxPlusEmulator.StartAsync();
+            _nginx.AddUpstream("web");
+            for (int i = 1; i <= 4; i++)
+            {
+                var b = await BackendServer.StartAsync("b" + i);
+                _backends.Add(b);
+                _nginx.AddServer("web", b.Address);
+            }
+            _hooks = await WebhookReceiver.StartAsync();
+            _ps = new PsSession();
+            var r = _ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' | Out-Null; $slack = New-LbAlertChannel Slack -Uri '{_hooks.Url("slack")}'");
+            Assert.False(r.HadErrors, r.ToString());
+        }
+
+        public async Task DisposeAsync()
+        {
+            _ps.Dispose();
+            await _nginx.DisposeAsync();
+            await _hooks.DisposeAsync();
+            foreach (var b in _backends) await b.DisposeAsync();
+            Directory.Delete(_dir, true);
+        }
+
+        private string Once(string extra = "") =>
+            $"Invoke-LbHealthRemediation -Pool web -Path /healthz -ProbeTimeoutSec 1 -FailureThreshold 3 -StatePath '{_dir}/state.json' -JournalPath '{_dir}/journal.jsonl' -AlertChannel $slack {extra}";
+
+        private static List<LbRemediationEvent> Events(PsResult r) => r.Output.Select(o => (LbRemediationEvent)o.BaseObject).ToList();
+
+        private bool Down(string address) => _nginx.GetServers("web").Single(s => s.Server == address).Down;
+
+        [Fact]
+        public async Task A_scheduled_task_counts_failures_across_runs_through_the_state_file()
+        {
+            await _backends[2].StopAsync();
+            for (int run = 1; run <= 2; run++)
+            {
+                var r = _ps.Run(Once());
+                Assert.False(r.HadErrors, r.ToString());
+                var detected = Assert.Single(Events(r));
+                Assert.Equal(LbRemediationEventType.Detected, detected.Type);
+                Assert.Equal(run, detected.ConsecutiveFailures);
+                Assert.False(Down(_backends[2].Address));
+            }
+            var third = _ps.Run(Once());
+            Assert.Contains(Events(third), e => e.Type == LbRemediationEventType.Ejected && e.Applied && e.Address == "127.0.0.1" && e.Port == _backends[2].Port);
+            Assert.True(Down(_backends[2].Address));
+            Assert.Contains(Events(third), e => e.Type == LbRemediationEventType.AlertSent && e.Success);
+            Assert.Equal(3, File.ReadAllLines($"{_dir}/journal.jsonl").Count(l => l.Contains("\"Detected\"")));
+        }
+
+        [Fact]
+        public async Task WhatIf_decides_without_acting()
+        {
+            await _backends[0].StopAsync();
+            _ps.Run(Once()); _ps.Run(Once());
+            var r = _ps.Run(Once("-WhatIf"));
+            var ejected = Assert.Single(Events(r), e => e.Type == LbRemediationEventType.Ejected);
+            Assert.False(ejected.Applied);
+            Assert.StartsWith("WhatIf:", ejected.Reason);
+            Assert.Contains(r.HostLines, l => l.StartsWith("What if:") && l.Contains("Eject (Disable)") && l.Contains(_backends[0].Address));
+            Assert.False(Down(_backends[0].Address));
+            Assert.Empty(_hooks.Received);
+        }
+
+        [Fact]
+        public void An_api_that_keeps_failing_is_an_ApiFailure_that_alerts_and_changes_nothing()
+        {
+            _nginx.Faults.Enqueue(FaultKind.ServiceUnavailable, 50);
+            var r = _ps.Run("$c = Connect-LbController -Provider NginxPlus -Endpoint '" + _nginx.ApiBase + "' -MaxRetries 1; " + Once("-Connection $c"));
+            Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.ApiFailure && e.Reason.Contains("nothing was probed or changed"));
+            Assert.Contains(_hooks.Json("/slack"), j => j.GetProperty("text").GetString()!.Contains("cannot reach the load balancer"));
+        }
+
+        [Fact]
+        public async Task A_failed_alert_is_reported_but_never_stops_remediation()
+        {
+            _hooks.Respond("/slack", 500);
+            await _backends[1].StopAsync();
+            _ps.Run(Once()); _ps.Run(Once());
+            var r = _ps.Run(Once());
+            Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.Ejected && e.Applied);
+            var failed = Assert.Single(Events(r), e => e.Type == LbRemediationEventType.AlertSent);
+            Assert.False(failed.Success);
+            Assert.Contains("HTTP 500", failed.Error);
+            Assert.DoesNotContain(_hooks.BaseUrl.ToString(), r.AllText()); // a webhook URL is a secret
+            Assert.True(Down(_backends[1].Address));
+        }
+
+        [Fact]
+        public async Task When_every_member_fails_at_once_nothing_is_ejected_and_the_alert_says_partition()
+        {
+            foreach (var b in _backends) await b.StopAsync();
+            for (int i = 0; i < 4; i++)
+            {
+                var r = _ps.Run(Once());
+                Assert.DoesNotContain(Events(r), e => e.Type == LbRemediationEventType.Ejected);
+                Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.Skipped && e.Reason.Contains("suspected network partition"));
+            }
+            Assert.Single(_hooks.Json("/slack"), j => j.GetProperty("text").GetString()!.Contains("partition"));
+            Assert.DoesNotContain(_nginx.GetServers("web"), s => s.Down);
+        }
+
+        [Fact]
+        public async Task Test_LbPoolMember_probes_every_member_in_parallel_and_reports_each()
+        {
+            await _backends[3].StopAsync();
+            _backends[2].Healthy = false;
+            var r = _ps.Run("Get-LbPoolMember -Pool web | Test-LbPoolMember -Path /healthz -ProbeTimeoutSec 2 -ThrottleLimit 2");
+            Assert.False(r.HadErrors, r.ToString());
+            var results = r.Output.Select(o => (LbProbeResult)o.BaseObject).ToDictionary(p => p.Port);
+            Assert.True(results[_backends[0].Port].Success);
+            Assert.Equal(200, results[_backends[0].Port].StatusCode);
+            Assert.False(results[_backends[2].Port].Success);
+            Assert.Contains("HTTP 503", results[_backends[2].Port].Error);
+            Assert.False(results[_backends[3].Port].Success);
+            Assert.Null(results[_backends[3].Port].StatusCode);
+
+            var body = _ps.Run($"Test-LbPoolMember -Pool web -Path / -BodyMatch 'backend b1$'");
+            Assert.Single(body.Output, o => (bool)o.Properties["Success"].Value);
+
+            var tcp = _ps.Run("Test-LbPoolMember -Pool web -Protocol Tcp");
+            Assert.Equal(3, tcp.Output.Count(o => (bool)o.Properties["Success"].Value));
+        }
+    }
+}
