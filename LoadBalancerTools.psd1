@@ -23,6 +23,8 @@
         'Test-LbPoolMember'
         'Invoke-LbHealthRemediation'
         'New-LbAlertChannel'
+        'Sync-LbPool'
+        'Wait-LbPoolMember'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -32,5 +32,15 @@ namespace LoadBalancerTools.Errors
         public const string StateFileInvalid = "LbStateFileInvalid";
         public const string RemediationFailed = "LbRemediationFailed";
         public const string ProbeFailed = "LbProbeFailed";
+        public const string SyncInvalidMember = "LbSyncInvalidMember";
+        public const string SyncDuplicateMember = "LbSyncDuplicateMember";
+        public const string SyncInvalidDesiredState = "LbSyncInvalidDesiredState";
+        public const string SyncEmptyDesiredState = "LbSyncEmptyDesiredState";
+        public const string SyncAddFailed = "LbSyncAddFailed";
+        public const string SyncUpdateFailed = "LbSyncUpdateFailed";
+        public const string SyncRemoveFailed = "LbSyncRemoveFailed";
+        public const string SyncVerifyMismatch = "LbSyncVerifyMismatch";
+        public const string SyncVerifyFailed = "LbSyncVerifyFailed";
+        public const string WaitTimeout = "LbWaitTimeout";
     }
 }

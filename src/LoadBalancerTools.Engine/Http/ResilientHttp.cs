@@ -39,6 +39,9 @@ namespace LoadBalancerTools.Http
 
         public TransportOptions Options => _options;
 
+        /// <summary>The endpoint's shared pause, set from a server's Retry-After.</summary>
+        public EndpointGate Gate => _pipeline.Gate;
+
         /// <summary>
         /// Sends a request built fresh for each attempt. Returns the final response, whatever its status;
         /// throws <see cref="LbException"/> when no response could be had.

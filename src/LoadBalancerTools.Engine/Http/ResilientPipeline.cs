@@ -28,7 +28,8 @@ namespace LoadBalancerTools.Http
 
     /// <summary>
     /// The pipeline shape every transport shares: total timeout → retry (exponential backoff with
-    /// jitter, server Retry-After first) → circuit breaker → per-attempt timeout.
+    /// jitter, server Retry-After first) → endpoint gate (a Retry-After pauses every caller) →
+    /// circuit breaker → per-attempt timeout.
     /// </summary>
     public sealed class ResilientPipeline<T>
     {
@@ -42,8 +43,12 @@ namespace LoadBalancerTools.Http
         public ResilientPipeline(TransportOptions options, ResiliencePolicy<T> policy)
         {
             _options = options;
-            _pipeline = Build(options, policy);
+            Gate = new EndpointGate(options.TimeProvider);
+            _pipeline = Build(options, policy, Gate);
         }
+
+        /// <summary>Shared by every call through this pipeline: a server's Retry-After pauses them all.</summary>
+        public EndpointGate Gate { get; }
 
         /// <summary>
         /// Runs one logical call; <paramref name="attempt"/> runs once per try. Timeouts and an open
@@ -82,7 +87,7 @@ namespace LoadBalancerTools.Http
             }
         }
 
-        private static ResiliencePipeline<T> Build(TransportOptions o, ResiliencePolicy<T> policy)
+        private static ResiliencePipeline<T> Build(TransportOptions o, ResiliencePolicy<T> policy, EndpointGate gate)
         {
             var builder = new ResiliencePipelineBuilder<T> { TimeProvider = o.TimeProvider }
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = o.TotalTimeout });
@@ -113,6 +118,8 @@ namespace LoadBalancerTools.Http
                     },
                 });
             }
+            // Outside the attempt timeout, so a long server-requested pause never times out an unsent request.
+            builder.AddStrategy(_ => new GateStrategy(gate, policy));
             return builder
                 .AddCircuitBreaker(new CircuitBreakerStrategyOptions<T>
                 {
@@ -130,6 +137,41 @@ namespace LoadBalancerTools.Http
                 })
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = o.AttemptTimeout })
                 .Build();
+        }
+
+        /// <summary>Waits at the endpoint's gate before each attempt; a retryable answer with a server-requested wait closes the gate for everyone.</summary>
+        private sealed class GateStrategy : ResilienceStrategy<T>
+        {
+            private readonly EndpointGate _gate;
+            private readonly ResiliencePolicy<T> _policy;
+
+            public GateStrategy(EndpointGate gate, ResiliencePolicy<T> policy)
+            {
+                _gate = gate;
+                _policy = policy;
+            }
+
+            protected override async ValueTask<Outcome<T>> ExecuteCore<TState>(Func<ResilienceContext, TState, ValueTask<Outcome<T>>> callback, ResilienceContext context, TState state)
+            {
+                try
+                {
+                    await _gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return Outcome.FromException<T>(ex);
+                }
+                var outcome = await callback(context, state).ConfigureAwait(false);
+                if (outcome.Result is { } result && _policy.RetryAfter(result) is { } wait && wait > TimeSpan.Zero
+                    && _policy.ShouldRetry(outcome, context.Properties.GetValue(KindKey, RequestKind.Read))
+                    && _gate.PauseFor(wait))
+                {
+                    // Debug, not verbose: the retry's own verbose line already says how long this request waits.
+                    context.Properties.GetValue(LogKey, NullLog.Instance).Debug(string.Format(CultureInfo.InvariantCulture,
+                        "The endpoint asked for a pause of {0:0.###} s ({1}); every request to it waits until then.", wait.TotalSeconds, _policy.Describe(result)));
+                }
+                return outcome;
+            }
         }
     }
 }

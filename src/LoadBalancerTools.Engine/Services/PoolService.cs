@@ -69,7 +69,15 @@ namespace LoadBalancerTools.Services
                 log.Verbose($"{spec.Endpoint} is already a member of {pool}; nothing to add.");
                 return (existing, ChangeOutcome.Unchanged);
             }
+            return await AddAbsentMemberAsync(connection, pool, spec, log, ct).ConfigureAwait(false);
+        }
 
+        /// <summary>
+        /// Adds a member the caller has just seen missing (from its own read of the pool), without reading
+        /// again first; AlreadyExists and ambiguous failures are still resolved by reading the pool.
+        /// </summary>
+        public async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddAbsentMemberAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
+        {
             const int attempts = 3;
             for (int attempt = 1; ; attempt++)
             {
@@ -132,10 +140,17 @@ namespace LoadBalancerTools.Services
                 log.Verbose($"{LbPoolMember.FormatEndpoint(address, port)} is not a member of {pool}; nothing to remove.");
                 return ChangeOutcome.Unchanged;
             }
+            return await RemoveMemberAsync(connection, member, drain, drainTimeout, log, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>As above, for a member the caller has just read: no read before acting.</summary>
+        public async Task<ChangeOutcome> RemoveMemberAsync(LbConnection connection, LbPoolMember member, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
+        {
             if (drain)
             {
-                member = await DrainAsync(connection, member, drainTimeout, log, ct).ConfigureAwait(false);
-                if (member == null) return ChangeOutcome.Changed;
+                var drained = await DrainAsync(connection, member, drainTimeout, log, ct).ConfigureAwait(false);
+                if (drained == null) return ChangeOutcome.Changed;
+                member = drained;
             }
             try
             {
@@ -149,7 +164,7 @@ namespace LoadBalancerTools.Services
             catch (LbException ex) when (ex.Ambiguous)
             {
                 // A delete is safe to check: if the member is gone, the delete was applied.
-                var after = await FindMemberAsync(connection, pool, address, port, log, ct).ConfigureAwait(false);
+                var after = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
                 if (after != null) throw;
             }
             return ChangeOutcome.Changed;

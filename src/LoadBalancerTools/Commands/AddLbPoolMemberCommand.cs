@@ -55,7 +55,12 @@ namespace LoadBalancerTools.Commands
                     return;
                 }
                 if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
-                var (member, outcome) = Run(ct => Pools.AddMemberAsync(connection, Pool, spec, Log, ct));
+                // The read above decided, unless a prompt may have let time pass: then the add checks again first.
+                // Otherwise it reads again only to resolve a conflict or a lost response.
+                bool recheck = MayPrompt(ConfirmImpact.Medium);
+                var (member, outcome) = Run(ct => recheck
+                    ? Pools.AddMemberAsync(connection, Pool, spec, Log, ct)
+                    : Pools.AddAbsentMemberAsync(connection, Pool, spec, Log, ct));
                 if (outcome == ChangeOutcome.Changed) WriteVerbose($"Added {member}.");
                 if (PassThru) WriteObject(member);
             }

@@ -85,6 +85,21 @@ namespace LoadBalancerTools.Commands
 
         protected ILbLog Log => this;
 
+        /// <summary>
+        /// Whether ShouldProcess may ask the user (-Confirm, or $ConfirmPreference at or below the
+        /// cmdlet's impact): a prompt can take minutes, so what was read before it may be stale after.
+        /// </summary>
+        protected bool MayPrompt(ConfirmImpact impact)
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("Confirm", out object? confirm) && confirm is SwitchParameter s) return s.IsPresent;
+            object? preference = GetVariableValue("ConfirmPreference");
+            if (preference is PSObject pso) preference = pso.BaseObject;
+            var level = preference is ConfirmImpact c ? c
+                : Enum.TryParse(Convert.ToString(preference, System.Globalization.CultureInfo.InvariantCulture), true, out ConfirmImpact parsed) ? parsed
+                : ConfirmImpact.High;
+            return level != ConfirmImpact.None && level <= impact;
+        }
+
         /// <summary>A per-item error: the pipeline goes on.</summary>
         protected void WriteLbError(LbException ex, object? target) => WriteError(ToErrorRecord(ex, target));
 

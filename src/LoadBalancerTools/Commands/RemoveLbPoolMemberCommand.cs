@@ -37,7 +37,11 @@ namespace LoadBalancerTools.Commands
                     ? string.Format(CultureInfo.InvariantCulture, "Drain (up to {0} s) and remove", DrainTimeoutSec)
                     : "Remove";
                 if (!ShouldProcess(what, action)) return;
-                var outcome = Run(ct => Pools.RemoveMemberAsync(connection, pool, address, port, Drain, TimeSpan.FromSeconds(DrainTimeoutSec), Log, ct));
+                // After a possible prompt the member is found again; otherwise the read above is fresh enough to act on.
+                var drainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec);
+                var outcome = MayPrompt(ConfirmImpact.High)
+                    ? Run(ct => Pools.RemoveMemberAsync(connection, pool, address, port, Drain, drainTimeout, Log, ct))
+                    : Run(ct => Pools.RemoveMemberAsync(connection, current, Drain, drainTimeout, Log, ct));
                 WriteVerbose(outcome == ChangeOutcome.Changed ? $"Removed {what}." : $"{what} was already gone.");
             }
             catch (LbException ex)

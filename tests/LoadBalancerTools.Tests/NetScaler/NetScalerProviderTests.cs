@@ -64,9 +64,9 @@ public sealed class NetScalerProviderTests : IAsyncLifetime
         _emu.SessionExpiredCode = expiredCode;
         Connected();
         Assert.Equal(1, _emu.LoginCount);
-        // Each row costs three requests (the cmdlet's check, the service's check, the bind): after 302 the
-        // session dies, so the bind of row 101 is the request it refuses.
-        _emu.ExpireSessionsAfter(302);
+        // Each row costs two requests (the cmdlet's check, the bind): after 201 the session dies, so the
+        // bind of row 101 is the request it refuses.
+        _emu.ExpireSessionsAfter(201);
 
         var r = Run("1..200 | ForEach-Object { [pscustomobject]@{ Address = \"10.1.0.$_\"; Port = 80 } } | Add-LbPoolMember -Pool web -PassThru -Verbose");
 

@@ -1,0 +1,449 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using LoadBalancerTools.Errors;
+using LoadBalancerTools.Logging;
+using LoadBalancerTools.Model;
+
+namespace LoadBalancerTools.Services
+{
+    /// <summary>How a sync applies its plan.</summary>
+    public sealed class SyncOptions
+    {
+        /// <summary>Remove members that are not in the desired list.</summary>
+        public bool Prune { get; set; }
+        /// <summary>How long a removed member may take to drain; zero removes without draining.</summary>
+        public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(300);
+        public TimeSpan DrainPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+        /// <summary>Changes in flight at once.</summary>
+        public int ThrottleLimit { get; set; } = 4;
+        /// <summary>Check each add against a fresh read first: for plans confirmed at a prompt, which may be stale by now.</summary>
+        public bool RecheckBeforeAdd { get; set; }
+    }
+
+    /// <summary>The changes that take a pool from what it is to what is desired.</summary>
+    public sealed class SyncPlan
+    {
+        internal SyncPlan(string pool, List<LbChange> changes, List<string> notes, int currentCount)
+        {
+            Pool = pool;
+            Changes = changes;
+            Notes = notes;
+            CurrentCount = currentCount;
+        }
+
+        public string Pool { get; }
+        /// <summary>Adds and updates in the order of the desired list, then removals.</summary>
+        public IReadOnlyList<LbChange> Changes { get; }
+        /// <summary>Things worth telling the user that are not changes (extra members kept without -Prune...).</summary>
+        public IReadOnlyList<string> Notes { get; }
+        public int CurrentCount { get; }
+    }
+
+    /// <summary>A difference between the pool as read after the sync and the desired state.</summary>
+    public sealed class SyncMismatch
+    {
+        internal SyncMismatch(string pool, string address, int port, IReadOnlyList<string> differences)
+        {
+            Pool = pool;
+            Address = address;
+            Port = port;
+            Differences = differences;
+        }
+
+        public string Pool { get; }
+        public string Address { get; }
+        public int Port { get; }
+        public IReadOnlyList<string> Differences { get; }
+        public string Endpoint => LbPoolMember.FormatEndpoint(Address, Port);
+
+        public string Message => $"After the sync, member {Endpoint} of pool '{Pool}' " + string.Join("; ", Differences) + ".";
+    }
+
+    /// <summary>
+    /// Desired state for one pool: read once, plan typed changes, apply them with bounded concurrency
+    /// (additions and updates first, then removals, drained together), read again and compare. Each
+    /// change goes through <see cref="PoolService"/>'s idempotent operations, so a re-run after a partial
+    /// failure converges without applying anything twice.
+    /// </summary>
+    public sealed class SyncService
+    {
+        internal const int ApplyProgressId = 71;
+        internal const int DrainProgressId = 72;
+
+        private readonly PoolService _pools;
+        private readonly MemberWaitService _waiter;
+
+        /// <summary>On the system clock. (Cmdlets use this one: the cmdlet assembly must not name TimeProvider, which lives in the isolated context.)</summary>
+        public SyncService()
+            : this(TimeProvider.System)
+        {
+        }
+
+        public SyncService(TimeProvider time)
+        {
+            _pools = new PoolService(time);
+            _waiter = new MemberWaitService(_pools, time);
+        }
+
+        public Task<IReadOnlyList<LbPoolMember>> ReadAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct) =>
+            _pools.GetMembersAsync(connection, pool, log, ct);
+
+        /// <summary>What the provider cannot do that the desired list asks for: checked before anything is sent.</summary>
+        public static IReadOnlyList<LbException> CheckCapabilities(LbConnection connection, IReadOnlyList<DesiredMember> desired)
+        {
+            var problems = new List<LbException>();
+            void Require(LbCapabilities capability, string what, Func<DesiredMember, bool> asks)
+            {
+                if (connection.Supports(capability)) return;
+                var rows = desired.Where(asks).Select(d => d.Row).ToList();
+                if (rows.Count == 0) return;
+                string shown = string.Join(", ", rows.Take(10).Select(r => r.ToString(CultureInfo.InvariantCulture))) + (rows.Count > 10 ? ", ..." : "");
+                problems.Add(new LbException(LbErrorKind.NotSupported,
+                    $"{what} is not supported by this provider ({connection.Provider}), yet {rows.Count} desired row(s) ask for it (row {shown}). Supported: {connection.Capabilities}.")
+                { ErrorId = ErrorIds.NotSupported });
+            }
+            Require(LbCapabilities.Weight, "Weight", d => d.Weight.HasValue);
+            Require(LbCapabilities.Disable, "State Disabled", d => d.State == LbMemberState.Disabled);
+            Require(LbCapabilities.Drain, "State Draining", d => d.State == LbMemberState.Draining);
+            Require(LbCapabilities.ForcedOffline, "State ForcedOffline", d => d.State == LbMemberState.ForcedOffline);
+            return problems;
+        }
+
+        /// <summary>Compares what is with what is desired. Weight and State are only changed where the desired row gives them.</summary>
+        public static SyncPlan Plan(LbConnection? connection, string pool, IReadOnlyList<LbPoolMember> current, IReadOnlyList<DesiredMember> desired, bool prune)
+        {
+            var changes = new List<LbChange>();
+            var notes = new List<string>();
+            var byKey = Group(current);
+            var wanted = new HashSet<string>(desired.Select(d => d.Key), StringComparer.Ordinal);
+
+            foreach (var d in desired)
+            {
+                if (!byKey.TryGetValue(d.Key, out var copies))
+                {
+                    changes.Add(new LbChange(LbChangeAction.Add, pool, d.Address, d.Port)
+                    {
+                        Name = d.Name,
+                        StateAfter = d.State,
+                        WeightAfter = d.Weight,
+                        Spec = new LbMemberSpec(d.Address, d.Port) { Name = d.Name, Weight = d.Weight, State = d.State },
+                    });
+                    continue;
+                }
+                var m = copies[0];
+                bool stateDiffers = d.State.HasValue && d.State != m.State;
+                bool weightDiffers = d.Weight.HasValue && d.Weight != m.Weight;
+                if (stateDiffers || weightDiffers)
+                {
+                    changes.Add(new LbChange(LbChangeAction.Update, pool, m.Address, m.Port)
+                    {
+                        Name = m.Name,
+                        StateBefore = m.State,
+                        StateAfter = stateDiffers ? d.State : null,
+                        WeightBefore = m.Weight,
+                        WeightAfter = weightDiffers ? d.Weight : null,
+                        Current = m,
+                    });
+                }
+                if (copies.Count > 1)
+                {
+                    if (prune)
+                    {
+                        // Extra copies of a kept member: the kept copy carries on serving, so these go without a drain.
+                        foreach (var extra in copies.Skip(1)) changes.Add(RemoveChange(pool, extra, drain: false));
+                    }
+                    else
+                    {
+                        notes.Add($"{m.Endpoint} appears {copies.Count} times in pool '{pool}'; use -Prune to remove the extra copies.");
+                    }
+                }
+            }
+
+            var extras = byKey.Where(kv => !wanted.Contains(kv.Key)).SelectMany(kv => kv.Value).ToList();
+            if (prune)
+            {
+                changes.AddRange(extras.Select(m => RemoveChange(pool, m, drain: true)));
+            }
+            else if (extras.Count > 0)
+            {
+                notes.Add($"{extras.Count} member(s) of pool '{pool}' are not in the desired list and are kept; use -Prune to remove them.");
+            }
+
+            foreach (var c in changes)
+            {
+                c.Connection = connection;
+                c.Provider = connection?.Provider ?? "";
+            }
+            return new SyncPlan(pool, changes, notes, current.Count);
+        }
+
+        /// <summary>
+        /// Applies the planned changes (those still Planned; Skipped ones are left alone) and records each
+        /// one's outcome on it. Per-change failures never throw; cancellation does.
+        /// </summary>
+        public async Task ApplyAsync(LbConnection connection, string pool, IReadOnlyList<LbChange> changes, SyncOptions options, ILbLog log, CancellationToken ct)
+        {
+            var first = changes.Where(c => c.Status == LbChangeStatus.Planned && c.Action != LbChangeAction.Remove).ToList();
+            var removals = changes.Where(c => c.Status == LbChangeStatus.Planned && c.Action == LbChangeAction.Remove).ToList();
+            int total = first.Count + removals.Count;
+            if (total == 0) return;
+
+            int limit = Math.Max(1, options.ThrottleLimit);
+            var progress = new BulkProgress(log, ApplyProgressId, $"Syncing pool '{pool}'", total, (done, all) =>
+                string.Format(CultureInfo.InvariantCulture, "{0} of {1} change(s) done, {2} failed", done, all, changes.Count(c => c.Status == LbChangeStatus.Failed)));
+            try
+            {
+                // Additions first, removals last: the pool never has fewer members serving than it needs in between.
+                await BulkRunner.ForEachAsync(first, limit, (c, token) => ApplyOneAsync(connection, c, options, log, token), progress, ct).ConfigureAwait(false);
+                await RemoveAllAsync(connection, removals, options, limit, progress, log, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                progress.Complete();
+            }
+        }
+
+        /// <summary>
+        /// Reads the pool again and compares it with the desired state. Differences for members whose
+        /// change failed or was skipped are not repeated (their own error says it); an applied change
+        /// that is not in effect is marked Failed.
+        /// </summary>
+        public async Task<IReadOnlyList<SyncMismatch>> VerifyAsync(LbConnection connection, string pool, IReadOnlyList<DesiredMember> desired, bool prune,
+            IReadOnlyList<LbChange> changes, ILbLog log, CancellationToken ct)
+        {
+            var actual = await _pools.GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false);
+            var mismatches = Compare(pool, actual, desired, prune, changes);
+            var byKey = changes.Where(c => c.Status == LbChangeStatus.Applied).ToLookup(c => DesiredMembers.Key(c.Address, c.Port), StringComparer.Ordinal);
+            foreach (var mismatch in mismatches)
+            {
+                foreach (var c in byKey[DesiredMembers.Key(mismatch.Address, mismatch.Port)])
+                {
+                    c.Status = LbChangeStatus.Failed;
+                    c.Error = mismatch.Message;
+                    c.ErrorId = ErrorIds.SyncVerifyMismatch;
+                }
+            }
+            return mismatches;
+        }
+
+        /// <summary>The differences between <paramref name="actual"/> and the desired state, skipping members whose change did not apply.</summary>
+        public static IReadOnlyList<SyncMismatch> Compare(string pool, IReadOnlyList<LbPoolMember> actual, IReadOnlyList<DesiredMember> desired, bool prune, IReadOnlyList<LbChange> changes)
+        {
+            var excluded = new HashSet<string>(changes.Where(c => c.Status != LbChangeStatus.Applied).Select(c => DesiredMembers.Key(c.Address, c.Port)), StringComparer.Ordinal);
+            var byKey = Group(actual);
+            var result = new List<SyncMismatch>();
+            foreach (var d in desired)
+            {
+                if (excluded.Contains(d.Key)) continue;
+                var differences = new List<string>();
+                if (!byKey.TryGetValue(d.Key, out var copies))
+                {
+                    differences.Add("is missing");
+                }
+                else
+                {
+                    var m = copies[0];
+                    if (copies.Count > 1 && prune) differences.Add($"appears {copies.Count} times");
+                    if (d.State.HasValue && m.State != d.State) differences.Add($"has state {m.State} where {d.State} was desired");
+                    if (d.Weight.HasValue && m.Weight != d.Weight)
+                    {
+                        differences.Add(string.Format(CultureInfo.InvariantCulture, "has weight {0} where {1} was desired", m.Weight?.ToString(CultureInfo.InvariantCulture) ?? "(none)", d.Weight));
+                    }
+                }
+                if (differences.Count > 0) result.Add(new SyncMismatch(pool, d.Address, d.Port, differences));
+            }
+            if (prune)
+            {
+                var wanted = new HashSet<string>(desired.Select(d => d.Key), StringComparer.Ordinal);
+                var removed = new HashSet<string>(changes.Where(c => c.Action == LbChangeAction.Remove && c.Status == LbChangeStatus.Applied)
+                    .Select(c => DesiredMembers.Key(c.Address, c.Port)), StringComparer.Ordinal);
+                foreach (var kv in byKey.Where(kv => !wanted.Contains(kv.Key) && !excluded.Contains(kv.Key)))
+                {
+                    var m = kv.Value[0];
+                    // Removed, and draining on the load balancer's side until it drops the member by itself.
+                    if (m.State == LbMemberState.Draining && removed.Contains(kv.Key)) continue;
+                    result.Add(new SyncMismatch(pool, m.Address, m.Port, new[] { "is in the pool but not in the desired list" }));
+                }
+            }
+            return result;
+        }
+
+        private async Task ApplyOneAsync(LbConnection connection, LbChange c, SyncOptions options, ILbLog log, CancellationToken ct)
+        {
+            try
+            {
+                if (c.Action == LbChangeAction.Add)
+                {
+                    // The plan's read decided the member is missing; only a conflict or a lost response reads again.
+                    var (member, outcome) = options.RecheckBeforeAdd
+                        ? await _pools.AddMemberAsync(connection, c.Pool, c.Spec!, log, ct).ConfigureAwait(false)
+                        : await _pools.AddAbsentMemberAsync(connection, c.Pool, c.Spec!, log, ct).ConfigureAwait(false);
+                    c.Name = member.Name;
+                    log.Verbose(outcome == ChangeOutcome.Changed ? $"Added {member}." : $"{member} was added meanwhile by someone else.");
+                }
+                else
+                {
+                    var update = new LbMemberUpdate { State = c.StateAfter, Weight = c.WeightAfter };
+                    var (member, _) = await _pools.SetMemberAsync(connection, c.Current!, update, log, ct).ConfigureAwait(false);
+                    log.Verbose($"Changed {member}: {c.Detail}.");
+                }
+                c.Status = LbChangeStatus.Applied;
+            }
+            catch (LbException ex)
+            {
+                c.Fail(ex);
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                // One change's unexpected failure must not abandon the others half-way.
+                c.Fail(new LbException(LbErrorKind.Transient, $"{c} failed unexpectedly: {ex.Message}", inner: ex));
+            }
+        }
+
+        /// <summary>Drains every member to remove (one shared poll of the pool, not one per member), then removes the drained ones.</summary>
+        private async Task RemoveAllAsync(LbConnection connection, List<LbChange> removals, SyncOptions options, int limit, BulkProgress progress, ILbLog log, CancellationToken ct)
+        {
+            if (removals.Count == 0) return;
+            var latest = removals.ToDictionary(c => c, c => (LbPoolMember?)c.Current);
+            var drainState = connection.Supports(LbCapabilities.Drain) ? LbMemberState.Draining
+                : connection.Supports(LbCapabilities.Disable) ? LbMemberState.Disabled
+                : (LbMemberState?)null;
+            var toDrain = options.DrainTimeout > TimeSpan.Zero && drainState != null
+                ? removals.Where(c => c.DrainFirst).ToList()
+                : new List<LbChange>();
+            bool drainsOnRemove = connection.Supports(LbCapabilities.DrainOnRemove);
+            if (drainsOnRemove)
+            {
+                // The load balancer drains what it removes (ELBv2): remove now, then wait until the members are gone.
+                toDrain.Clear();
+            }
+            else if (drainState == null && options.DrainTimeout > TimeSpan.Zero)
+            {
+                log.Verbose($"{connection.Provider} cannot drain a member; members are removed directly.");
+            }
+
+            if (toDrain.Count > 0)
+            {
+                await BulkRunner.ForEachAsync(toDrain, limit, async (c, token) =>
+                {
+                    var member = c.Current!;
+                    if (member.State != LbMemberState.Enabled) return; // out of rotation already
+                    try
+                    {
+                        var update = new LbMemberUpdate { State = drainState, DrainTimeoutSec = (int)options.DrainTimeout.TotalSeconds };
+                        (member, _) = await _pools.SetMemberAsync(connection, member, update, log, token).ConfigureAwait(false);
+                        lock (latest) latest[c] = member;
+                    }
+                    catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
+                    {
+                        lock (latest) latest[c] = null;
+                    }
+                    catch (LbException ex)
+                    {
+                        c.Fail(ex);
+                        progress.Step();
+                    }
+                }, null, ct).ConfigureAwait(false);
+
+                var waiting = toDrain.Where(c => c.Status == LbChangeStatus.Planned && latest[c] != null).ToList();
+                if (waiting.Count > 0 && connection.Supports(LbCapabilities.ActiveConnections))
+                {
+                    log.Verbose($"Waiting up to {options.DrainTimeout.TotalSeconds:0} s for {waiting.Count} member(s) of pool '{waiting[0].Pool}' to drain.");
+                    var targets = waiting.Select(c => new WaitTarget(c.Pool, c.Address, c.Port, c)).ToList();
+                    var results = await _waiter.WaitAsync(connection, targets, LbWaitCondition.Drained, options.DrainTimeout, options.DrainPollInterval, log, ct,
+                        DrainProgressId, absentIsMet: true).ConfigureAwait(false);
+                    foreach (var r in results)
+                    {
+                        var c = (LbChange)r.Target.Source!;
+                        latest[c] = r.Member;
+                        if (r.Met) continue;
+                        var error = r.Error!;
+                        if (error.ErrorId == ErrorIds.WaitTimeout && r.Member != null)
+                        {
+                            error = new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
+                                "{0} still has {1} active connection(s) after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec.",
+                                r.Member, r.Member.ActiveConnections ?? 0, options.DrainTimeout.TotalSeconds, r.Member.State)) { ErrorId = ErrorIds.DrainTimeout };
+                        }
+                        c.Fail(error);
+                        progress.Step();
+                    }
+                }
+            }
+
+            var ready = removals.Where(c => c.Status == LbChangeStatus.Planned).ToList();
+            await BulkRunner.ForEachAsync(ready, limit, async (c, token) =>
+            {
+                try
+                {
+                    var member = latest[c];
+                    if (member == null)
+                    {
+                        log.Verbose($"{c.Pool}/{c.Endpoint} was removed meanwhile by someone else.");
+                    }
+                    else
+                    {
+                        var outcome = await _pools.RemoveMemberAsync(connection, member, drain: false, TimeSpan.Zero, log, token).ConfigureAwait(false);
+                        log.Verbose(outcome == ChangeOutcome.Changed ? $"Removed {member}." : $"{member} was removed meanwhile by someone else.");
+                    }
+                    c.Status = LbChangeStatus.Applied;
+                }
+                catch (LbException ex)
+                {
+                    c.Fail(ex);
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException))
+                {
+                    c.Fail(new LbException(LbErrorKind.Transient, $"{c} failed unexpectedly: {ex.Message}", inner: ex));
+                }
+            }, drainsOnRemove && options.DrainTimeout > TimeSpan.Zero ? null : progress, ct).ConfigureAwait(false);
+
+            if (drainsOnRemove && options.DrainTimeout > TimeSpan.Zero)
+            {
+                var removed = ready.Where(c => c.Status == LbChangeStatus.Applied && latest[c] != null).ToList();
+                var targets = removed.Select(c => new WaitTarget(c.Pool, c.Address, c.Port, c)).ToList();
+                var results = targets.Count == 0 ? new List<WaitResult>()
+                    : await _waiter.WaitAsync(connection, targets, LbWaitCondition.Absent, options.DrainTimeout, options.DrainPollInterval, log, ct, DrainProgressId).ConfigureAwait(false);
+                foreach (var r in results.Where(r => !r.Met))
+                {
+                    var c = (LbChange)r.Target.Source!;
+                    var error = r.Error!;
+                    if (error.ErrorId == ErrorIds.WaitTimeout && r.Member != null)
+                    {
+                        error = new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
+                            "{0} is still {1} after the drain timeout of {2:0.#} s. It was removed: the load balancer drops it when its own drain ends. Run again with a longer -DrainTimeoutSec to wait for that.",
+                            r.Member, r.Member.State, options.DrainTimeout.TotalSeconds)) { ErrorId = ErrorIds.DrainTimeout };
+                    }
+                    c.Fail(error);
+                }
+                foreach (var c in ready) progress.Step();
+            }
+        }
+
+        private static LbChange RemoveChange(string pool, LbPoolMember m, bool drain) =>
+            new LbChange(LbChangeAction.Remove, pool, m.Address, m.Port)
+            {
+                Name = m.Name,
+                StateBefore = m.State,
+                WeightBefore = m.Weight,
+                Current = m,
+                DrainFirst = drain,
+            };
+
+        /// <summary>Members by identity, in the order read; more than one per key means duplicates in the pool.</summary>
+        private static Dictionary<string, List<LbPoolMember>> Group(IReadOnlyList<LbPoolMember> members)
+        {
+            var byKey = new Dictionary<string, List<LbPoolMember>>(StringComparer.Ordinal);
+            foreach (var m in members)
+            {
+                string key = DesiredMembers.Key(m.Address, m.Port);
+                if (!byKey.TryGetValue(key, out var list)) byKey[key] = list = new List<LbPoolMember>();
+                list.Add(m);
+            }
+            return byKey;
+        }
+    }
+}
