@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Logging;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Providers;
 
 namespace LoadBalancerTools.Services
 {
@@ -198,7 +199,22 @@ namespace LoadBalancerTools.Services
             try
             {
                 // Additions first, removals last: the pool never has fewer members serving than it needs in between.
-                await BulkRunner.ForEachAsync(first, limit, (c, token) => ApplyOneAsync(connection, c, options, log, token), progress, ct).ConfigureAwait(false);
+                // Where the vendor has them, its own bulk features carry the work: one atomic transaction (F5),
+                // or many members per call (ELBv2); otherwise bounded parallel single calls.
+                if (connection.ProviderInstance is ITransactionalProvider tx && first.Count > 1 && !options.RecheckBeforeAdd)
+                {
+                    await ApplyAtomicallyAsync(tx, first, progress, log, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    if (connection.ProviderInstance is IBatchProvider batch && !options.RecheckBeforeAdd)
+                    {
+                        var adds = first.Where(c => c.Action == LbChangeAction.Add).ToList();
+                        await AddInBatchesAsync(batch, pool, adds, progress, log, ct).ConfigureAwait(false);
+                        first = first.Except(adds).ToList();
+                    }
+                    await BulkRunner.ForEachAsync(first, limit, (c, token) => ApplyOneAsync(connection, c, options, log, token), progress, ct).ConfigureAwait(false);
+                }
                 await RemoveAllAsync(connection, removals, options, limit, progress, log, ct).ConfigureAwait(false);
             }
             finally
@@ -270,6 +286,51 @@ namespace LoadBalancerTools.Services
                 }
             }
             return result;
+        }
+
+        /// <summary>All adds and updates in one transaction: applied together or not at all, so a failure leaves the pool as it was and a re-run starts clean.</summary>
+        private static async Task ApplyAtomicallyAsync(ITransactionalProvider tx, List<LbChange> changes, BulkProgress progress, ILbLog log, CancellationToken ct)
+        {
+            var batch = changes.Select(c => c.Action == LbChangeAction.Add
+                ? LbBatchChange.AddMember(c.Pool, c.Spec!)
+                : LbBatchChange.UpdateMember(c.Current!, new LbMemberUpdate { State = c.StateAfter, Weight = c.WeightAfter })).ToList();
+            try
+            {
+                await tx.ApplyAtomicallyAsync(batch, log, ct).ConfigureAwait(false);
+                foreach (var c in changes) c.Status = LbChangeStatus.Applied;
+                log.Verbose($"Applied {changes.Count} change(s) in one transaction.");
+            }
+            catch (LbException ex)
+            {
+                foreach (var c in changes) c.Fail(ex);
+            }
+            foreach (var _ in changes) progress.Step();
+        }
+
+        /// <summary>Adds as many members per API call as the vendor takes; one refused member fails alone.</summary>
+        private static async Task AddInBatchesAsync(IBatchProvider batch, string pool, List<LbChange> adds, BulkProgress progress, ILbLog log, CancellationToken ct)
+        {
+            int size = Math.Max(1, batch.MaxBatchSize);
+            for (int i = 0; i < adds.Count; i += size)
+            {
+                var chunk = adds.Skip(i).Take(size).ToList();
+                try
+                {
+                    var results = await batch.AddMembersAsync(pool, chunk.Select(c => c.Spec!).ToList(), log, ct).ConfigureAwait(false);
+                    foreach (var c in chunk)
+                    {
+                        var r = results.FirstOrDefault(x => x.Port == c.Port && string.Equals(x.Address, c.Address, StringComparison.OrdinalIgnoreCase));
+                        if (r == null || r.Succeeded) c.Status = LbChangeStatus.Applied;
+                        else c.Fail(r.Error!);
+                    }
+                }
+                catch (LbException ex)
+                {
+                    foreach (var c in chunk) c.Fail(ex);
+                }
+                foreach (var _ in chunk) progress.Step();
+                log.Verbose($"Added {chunk.Count(c => c.Status == LbChangeStatus.Applied)} of {chunk.Count} member(s) in one call.");
+            }
         }
 
         private async Task ApplyOneAsync(LbConnection connection, LbChange c, SyncOptions options, ILbLog log, CancellationToken ct)

@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Providers;
 using LoadBalancerTools.Providers.F5;
 using LoadBalancerTools.TestKit;
 using LoadBalancerTools.Tests.Http;

@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 using LoadBalancerTools.Logging;
 using LoadBalancerTools.Model;
 
-namespace LoadBalancerTools.Providers.F5
+namespace LoadBalancerTools.Providers
 {
     public enum LbBatchAction
     {
