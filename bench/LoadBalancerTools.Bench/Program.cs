@@ -46,6 +46,7 @@ internal static class Program
             await ConvergeUnderFaults(members, latencyMs);
             await ListLargePool(big, latencyMs);
             await ProbeSweep(members);
+            await FailureToEjection(trials: 5, threshold: 3, intervalSec: 1);
             Print(psVersion, members, latencyMs, total.Elapsed);
             return 0;
         }
@@ -214,6 +215,64 @@ internal static class Program
         catch (InvalidOperationException ex)
         {
             Row($"Probe sweep of {n} members (Test-LbPoolMember)", "failed: " + ex.Message.Replace("|", "/"), "-", "-");
+        }
+    }
+
+    /// <summary>
+    /// Self-healing on a real HAProxy: a backend dies at a random moment of the probing cycle; how long
+    /// until Invoke-LbHealthRemediation has taken it out of rotation. The floor is threshold × interval:
+    /// the rounds that must see it fail, whatever the tool does.
+    /// </summary>
+    private static async Task FailureToEjection(int trials, int threshold, int intervalSec)
+    {
+        Log("failure to ejection (real HAProxy)");
+        // The first failing round comes 0 to 1 interval after the failure, so ejection lands between
+        // (threshold - 1) x interval and threshold x interval, plus the rounds' own time.
+        string floor = string.Format(CultureInfo.InvariantCulture, "threshold x interval = {0:0.00} s (window {1:0.00}-{0:0.00} s)", threshold * intervalSec, (threshold - 1) * intervalSec);
+        if (!System.IO.File.Exists("/usr/sbin/haproxy"))
+        {
+            Row($"Backend failure to ejection, real HAProxy", "n/a (haproxy not installed)", floor, "-");
+            return;
+        }
+        var backends = new List<LoadBalancerTools.TestKit.RealServers.BackendServer>();
+        for (int i = 1; i <= 4; i++) backends.Add(await LoadBalancerTools.TestKit.RealServers.BackendServer.StartAsync("b" + i));
+        var options = new LoadBalancerTools.TestKit.RealServers.HaproxyOptions();
+        var web = options.AddBackend("web");
+        foreach (var b in backends) web.AddServer(b);
+        foreach (var server in web.Servers) server.Check = false;
+        await using var haproxy = await LoadBalancerTools.TestKit.RealServers.HaproxyProcess.StartAsync(options);
+        var random = new Random(7);
+        var times = new List<TimeSpan>();
+        try
+        {
+            for (int trial = 0; trial < trials; trial++)
+            {
+                var victim = backends[trial % backends.Count];
+                using var ps = new PsSession();
+                Checked(ps, $"Connect-LbController -Provider HAProxy -Endpoint '{haproxy.AdminEndpoint}' | Out-Null");
+                using var run = ps.Start($"Invoke-LbHealthRemediation -Pool web -Path /healthz -ProbeTimeoutSec 1 -FailureThreshold {threshold} -IntervalSec {intervalSec} -Watch -DurationSec 60");
+                // Let it settle, then kill at a random point of the cycle.
+                Thread.Sleep(1500 + random.Next(intervalSec * 1000));
+                var clock = Stopwatch.StartNew();
+                await victim.StopAsync();
+                // The bench holds no reference to the engine (it imports the built module like a user), so events are read by name.
+                while (!run.Output.ToList().Any(o => o.TypeNames[0] == "LoadBalancerTools.Model.LbRemediationEvent" && o.Properties["Type"].Value.ToString() == "Ejected"))
+                {
+                    if (clock.Elapsed > TimeSpan.FromSeconds(30) || run.IsCompleted) throw new InvalidOperationException("no ejection within 30 s");
+                    Thread.Sleep(10);
+                }
+                times.Add(clock.Elapsed);
+                run.Stop();
+                await victim.RestartAsync();
+                await haproxy.RuntimeCommandAsync($"set server web/{victim.Name} state ready");
+            }
+            var median = Median(times);
+            Row($"Backend failure to ejection on real HAProxy (median of {trials}, max {Seconds(times.Max())}; threshold {threshold}, interval {intervalSec} s)",
+                Seconds(median), floor, (median.TotalSeconds / (threshold * intervalSec)).ToString("0.00", CultureInfo.InvariantCulture) + "x threshold x interval");
+        }
+        finally
+        {
+            foreach (var b in backends) await b.DisposeAsync();
         }
     }
 
