@@ -46,15 +46,17 @@
     A connection from Connect-LbController. Default: the session's default connection, or the one the
     script makes from -Provider and -Endpoint.
 .PARAMETER Provider
-    With -Endpoint: the provider to connect to (NginxPlus, HAProxy, Caddy, F5, NetScaler, AwsElbV2).
+    Connects to this provider (NginxPlus, HAProxy, Caddy, F5, NetScaler, AwsElbV2) for the run, and
+    disconnects afterwards.
 .PARAMETER Endpoint
-    With -Provider: the load balancer's management endpoint.
+    With -Provider: the load balancer's management endpoint (AwsElbV2 can do with
+    -ConnectOption @{ Region = '...' } instead).
 .PARAMETER SecretName
-    With -Endpoint: a SecretManagement secret that holds the credential.
+    With -Provider: a SecretManagement secret that holds the credential.
 .PARAMETER Vault
     The vault of -SecretName.
 .PARAMETER ConnectOption
-    With -Endpoint: more Connect-LbController parameters, such as @{ Partition = 'Web'; TimeoutSec = 30 }.
+    With -Provider: more Connect-LbController parameters, such as @{ Partition = 'Web'; TimeoutSec = 30 }.
 .EXAMPLE
     ./Add-MembersFromCsv.ps1 -Path ./new-web-servers.csv -Pool web -WhatIf
 
@@ -79,7 +81,7 @@ param(
     [char] $Delimiter = ',',
     [Parameter(ParameterSetName = 'Session')] [object] $Connection,
     [Parameter(Mandatory, ParameterSetName = 'Connect')] [string] $Provider,
-    [Parameter(Mandatory, ParameterSetName = 'Connect')] [string] $Endpoint,
+    [Parameter(ParameterSetName = 'Connect')] [string] $Endpoint,
     [Parameter(ParameterSetName = 'Connect')] [string] $SecretName,
     [Parameter(ParameterSetName = 'Connect')] [string] $Vault,
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
@@ -178,7 +180,8 @@ $target = @{}
 $own = $null
 try {
     if ($PSCmdlet.ParameterSetName -eq 'Connect') {
-        $connect = @{ Provider = $Provider; Endpoint = $Endpoint }
+        $connect = @{ Provider = $Provider }
+        if ($Endpoint) { $connect.Endpoint = $Endpoint }
         if ($SecretName) { $connect.SecretName = $SecretName; if ($Vault) { $connect.Vault = $Vault } }
         foreach ($key in $ConnectOption.Keys) { $connect[$key] = $ConnectOption[$key] }
         $own = Connect-LbController @connect -ErrorAction Stop

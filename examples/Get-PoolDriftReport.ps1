@@ -43,16 +43,18 @@
     A connection from Connect-LbController. Default: the session's default connection, or the one the
     script makes from -Provider and -Endpoint.
 .PARAMETER Provider
-    With -Endpoint: the provider to connect to.
+    Connects to this provider (NginxPlus, HAProxy, Caddy, F5, NetScaler, AwsElbV2) for the run, and
+    disconnects afterwards.
 .PARAMETER Endpoint
-    With -Provider: the load balancer's management endpoint.
+    With -Provider: the load balancer's management endpoint (AwsElbV2 can do with
+    -ConnectOption @{ Region = '...' } instead).
 .PARAMETER SecretName
-    With -Endpoint: a SecretManagement secret that holds the credential (else LBTOOLS_* environment
+    With -Provider: a SecretManagement secret that holds the credential (else LBTOOLS_* environment
     variables are used).
 .PARAMETER Vault
     The vault of -SecretName.
 .PARAMETER ConnectOption
-    With -Endpoint: more Connect-LbController parameters, such as @{ Region = 'eu-west-1' }.
+    With -Provider: more Connect-LbController parameters, such as @{ Region = 'eu-west-1' }.
 .EXAMPLE
     ./Get-PoolDriftReport.ps1 -Path ./web.csv -Pool web | Where-Object Status -ne InSync
 
@@ -74,7 +76,7 @@ param(
     [switch] $FailOnDrift,
     [Parameter(ParameterSetName = 'Session')] [object] $Connection,
     [Parameter(Mandatory, ParameterSetName = 'Connect')] [string] $Provider,
-    [Parameter(Mandatory, ParameterSetName = 'Connect')] [string] $Endpoint,
+    [Parameter(ParameterSetName = 'Connect')] [string] $Endpoint,
     [Parameter(ParameterSetName = 'Connect')] [string] $SecretName,
     [Parameter(ParameterSetName = 'Connect')] [string] $Vault,
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
@@ -181,7 +183,8 @@ $target = @{}
 $own = $null
 try {
     if ($PSCmdlet.ParameterSetName -eq 'Connect') {
-        $connect = @{ Provider = $Provider; Endpoint = $Endpoint }
+        $connect = @{ Provider = $Provider }
+        if ($Endpoint) { $connect.Endpoint = $Endpoint }
         if ($SecretName) { $connect.SecretName = $SecretName; if ($Vault) { $connect.Vault = $Vault } }
         foreach ($k in $ConnectOption.Keys) { $connect[$k] = $ConnectOption[$k] }
         $own = Connect-LbController @connect -ErrorAction Stop

@@ -85,7 +85,8 @@
 .PARAMETER Provider
     The load balancer's provider: NginxPlus, HAProxy, Caddy, F5, NetScaler or AwsElbV2.
 .PARAMETER Endpoint
-    The load balancer's management endpoint (for AwsElbV2, give -ConnectOption @{ Region = '...' }).
+    The load balancer's management endpoint. AwsElbV2 can do without it when -ConnectOption gives
+    the region: -ConnectOption @{ Region = 'eu-west-1' }.
 .PARAMETER Pool
     The pool to heal.
 .PARAMETER SecretName
@@ -154,7 +155,7 @@
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
 param(
     [Parameter(Mandatory)] [string] $Provider,
-    [Parameter(Mandatory)] [string] $Endpoint,
+    [string] $Endpoint,
     [Parameter(Mandatory)] [string] $Pool,
     [string] $SecretName,
     [string] $Vault,
@@ -204,7 +205,8 @@ if (-not $StateDirectory) {
 }
 $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
 # One pair of files per pool and endpoint, named so that a person can tell them apart.
-$label = '{0}.{1}' -f ($Pool -replace '[^A-Za-z0-9._-]+', '_'), ($Endpoint -replace '^[a-z]+://', '' -replace '[^A-Za-z0-9.-]+', '_').Trim('_')
+$where = if ($Endpoint) { $Endpoint } elseif ($ConnectOption.Region) { "$Provider-$($ConnectOption.Region)" } else { $Provider }
+$label = '{0}.{1}' -f ($Pool -replace '[^A-Za-z0-9._-]+', '_'), ($where -replace '^[a-z]+://', '' -replace '[^A-Za-z0-9.-]+', '_').Trim('_')
 $StatePath = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StatePath) } else { [IO.Path]::Combine($StateDirectory, "$label.state.json") }
 $JournalPath = if ($JournalPath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($JournalPath) } else { [IO.Path]::Combine($StateDirectory, "$label.journal.jsonl") }
 [void] [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($StatePath))
@@ -242,7 +244,8 @@ try {
     }
 
     # --- the connection ---
-    $connect = @{ Provider = $Provider; Endpoint = $Endpoint }
+    $connect = @{ Provider = $Provider }
+    if ($Endpoint) { $connect.Endpoint = $Endpoint }
     if ($SecretName) {
         $connect.SecretName = $SecretName
         if ($Vault) { $connect.Vault = $Vault }

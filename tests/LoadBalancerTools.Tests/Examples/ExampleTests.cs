@@ -356,3 +356,39 @@ namespace LoadBalancerTools.Tests.Examples
         }
     }
 }
+
+namespace LoadBalancerTools.Tests.Examples
+{
+    /// <summary>Each runbook documents itself: Get-Help shows a synopsis, examples and every parameter.</summary>
+    public sealed class ExampleHelpTests : IDisposable
+    {
+        private readonly PsSession _ps = new PsSession();
+
+        public void Dispose() => _ps.Dispose();
+
+        [Theory]
+        [InlineData("Invoke-SelfHealing.ps1")]
+        [InlineData("Add-MembersFromCsv.ps1")]
+        [InlineData("Get-PoolDriftReport.ps1")]
+        [InlineData("Invoke-RollingDeployment.ps1")]
+        public void Get_Help_shows_a_synopsis_examples_and_a_description_of_every_parameter(string script)
+        {
+            string path = Path.Combine(RepoPaths.Root, "examples", script);
+            var r = _ps.Run(@"
+$help = Get-Help -Name $path -Full
+$declared = (Get-Command -Name $path).Parameters.Keys | Where-Object { [System.Management.Automation.PSCmdlet]::CommonParameters -notcontains $_ -and [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -notcontains $_ }
+$described = @($help.parameters.parameter | Where-Object { ($_.description | ForEach-Object Text) -join '' } | ForEach-Object name)
+[pscustomobject]@{
+    Synopsis = $help.Synopsis
+    Examples = @($help.examples.example).Count
+    Undescribed = @($declared | Where-Object { $described -notcontains $_ }) -join ','
+}", new Dictionary<string, object?> { ["path"] = path });
+            Assert.False(r.HadErrors, r.ToString());
+            var o = Assert.Single(r.Output);
+            string synopsis = ((string)o.Properties["Synopsis"].Value).Trim();
+            Assert.False(synopsis.Length == 0 || synopsis.StartsWith(script, StringComparison.OrdinalIgnoreCase), $"no written synopsis: '{synopsis}'");
+            Assert.True((int)o.Properties["Examples"].Value >= 2, "fewer than two examples");
+            Assert.Equal("", (string)o.Properties["Undescribed"].Value);
+        }
+    }
+}
