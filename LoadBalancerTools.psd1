@@ -31,9 +31,9 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('LoadBalancer', 'NGINX', 'HAProxy', 'Caddy', 'F5', 'NetScaler', 'AWS', 'ELB', 'SelfHealing', 'PSEdition_Core', 'PSEdition_Desktop')
+            Tags         = @('LoadBalancer', 'NGINX', 'HAProxy', 'Caddy', 'F5', 'NetScaler', 'AWS', 'ELB', 'SelfHealing', 'HealthCheck', 'Automation', 'PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'See CHANGELOG.md.'
+            ReleaseNotes = '0.1.0: first release. The full history is in CHANGELOG.md, in the module folder.'
         }
     }
 }

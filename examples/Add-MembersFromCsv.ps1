@@ -1,0 +1,205 @@
+<#
+.SYNOPSIS
+    Scales a pool out: adds the members listed in a CSV file, safely and repeatably.
+.DESCRIPTION
+    Reads a CSV file with one member per row and adds each one to -Pool with Add-LbPoolMember.
+    Members that are already in the pool are left as they are, so the script can run again after a
+    partial failure, or on a schedule against a file that other tooling keeps up to date.
+
+    The CSV format (the first line is the header; column names are not case-sensitive, their order
+    does not matter, and other columns are ignored):
+
+        Address,Port,Weight,Name,State
+        10.0.0.31,8080,5,web31,Enabled
+        10.0.0.32,8080,,,
+        "web33.example.internal",8080,1,,Disabled
+
+      Address  Required. IPv4, IPv6 (with or without brackets) or a host name. IPAddress or Host
+               are accepted as the column name too.
+      Port     Required. 1 to 65535.
+      Weight   Optional. Left to the load balancer's default when empty.
+      Name     Optional. The member's name, where the provider names members (HAProxy).
+      State    Optional. Enabled (default) or Disabled: Disabled adds the member out of rotation.
+
+    Blank lines and lines that start with # are skipped. Fields may be quoted with double quotes
+    ("" inside quotes is one quote); a quoted field cannot span lines. A row that cannot be read is
+    reported as an error with its line number and the other rows are still added.
+
+    The file is parsed with .NET rather than Import-Csv, so the script runs unchanged in pwsh,
+    Windows PowerShell 5.1 and hosts that have only the PowerShell engine's core cmdlets (such as the
+    repository's tools/LbHost).
+
+    The connection: give -Provider and -Endpoint (with -SecretName and -Vault, or credentials from
+    LBTOOLS_* environment variables) and the script connects and disconnects by itself; or pass
+    -Connection; or run Connect-LbController first and give neither.
+
+    Use -WhatIf first: it prints one "What if" line per member that would be added and changes
+    nothing. The script ends with exit code 1 when a row could not be read or a member could not be
+    added, and 0 otherwise.
+.PARAMETER Path
+    The CSV file to read.
+.PARAMETER Pool
+    The pool to add the members to.
+.PARAMETER Delimiter
+    The field separator. Default: a comma.
+.PARAMETER Connection
+    A connection from Connect-LbController. Default: the session's default connection, or the one the
+    script makes from -Provider and -Endpoint.
+.PARAMETER Provider
+    Connects to this provider (NginxPlus, HAProxy, Caddy, F5, NetScaler, AwsElbV2) for the run, and
+    disconnects afterwards.
+.PARAMETER Endpoint
+    With -Provider: the load balancer's management endpoint (AwsElbV2 can do with
+    -ConnectOption @{ Region = '...' } instead).
+.PARAMETER SecretName
+    With -Provider: a SecretManagement secret that holds the credential.
+.PARAMETER Vault
+    The vault of -SecretName.
+.PARAMETER ConnectOption
+    With -Provider: more Connect-LbController parameters, such as @{ Partition = 'Web'; TimeoutSec = 30 }.
+.EXAMPLE
+    ./Add-MembersFromCsv.ps1 -Path ./new-web-servers.csv -Pool web -WhatIf
+
+    Shows which members would be added to the pool web, using the session's default connection.
+.EXAMPLE
+    ./Add-MembersFromCsv.ps1 -Path ./new-web-servers.csv -Pool web -Provider NginxPlus -Endpoint https://lb1:8443/api -SecretName lb1-api -Vault Ops -Confirm:$false
+
+    Connects with the credential from the vault Ops, adds the members without asking, writes the
+    members as they are afterwards, and disconnects.
+.EXAMPLE
+    dotnet run --project tools/LbHost -- examples/Add-MembersFromCsv.ps1 -Path new.csv -Pool web -Provider HAProxy -Endpoint tcp://127.0.0.1:9999
+
+    The same on a machine without pwsh, through the repository's PowerShell host.
+.OUTPUTS
+    LoadBalancerTools.Model.LbPoolMember: each member of the file as it is in the pool afterwards
+    (nothing under -WhatIf).
+#>
+[CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Session')]
+param(
+    [Parameter(Mandatory)] [string] $Path,
+    [Parameter(Mandatory)] [string] $Pool,
+    [char] $Delimiter = ',',
+    [Parameter(ParameterSetName = 'Session')] [object] $Connection,
+    [Parameter(Mandatory, ParameterSetName = 'Connect')] [string] $Provider,
+    [Parameter(ParameterSetName = 'Connect')] [string] $Endpoint,
+    [Parameter(ParameterSetName = 'Connect')] [string] $SecretName,
+    [Parameter(ParameterSetName = 'Connect')] [string] $Vault,
+    [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
+)
+
+# The module: already loaded, else the repository's build next to this script, else the installed one.
+if (-not (Get-Module LoadBalancerTools)) {
+    $built = [IO.Path]::Combine($PSScriptRoot, '..', 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
+    if ([IO.File]::Exists($built)) { Import-Module $built -ErrorAction Stop -Verbose:$false } else { Import-Module LoadBalancerTools -ErrorAction Stop -Verbose:$false }
+}
+
+# The exit code, without losing output: pwsh -File drops table output still being formatted when a
+# script calls exit, so when this script is what the process was started to run, the host is told
+# the code and the script ends normally; called from other code, it exits as usual ($LASTEXITCODE).
+function Exit-Script([int] $Code) {
+    $started = @([Environment]::GetCommandLineArgs() | ForEach-Object { try { [IO.Path]::GetFullPath($_) } catch { } }) -contains $PSCommandPath
+    if ($started) { $Host.SetShouldExit($Code) } else { exit $Code }
+}
+
+function Split-CsvLine([string] $Line, [char] $Separator) {
+    $fields = [System.Collections.Generic.List[string]]::new()
+    $field = [System.Text.StringBuilder]::new()
+    $quoted = $false
+    for ($i = 0; $i -lt $Line.Length; $i++) {
+        $c = $Line[$i]
+        if ($quoted) {
+            if ($c -ne '"') { [void] $field.Append($c) }
+            elseif ($i + 1 -lt $Line.Length -and $Line[$i + 1] -eq '"') { [void] $field.Append('"'); $i++ }
+            else { $quoted = $false }
+        }
+        elseif ($c -eq '"') { $quoted = $true }
+        elseif ($c -eq $Separator) { $fields.Add($field.ToString()); [void] $field.Clear() }
+        else { [void] $field.Append($c) }
+    }
+    $fields.Add($field.ToString())
+    , $fields.ToArray()
+}
+
+function New-RowError([string] $Message, [string] $Id, [object] $Target) {
+    [System.Management.Automation.ErrorRecord]::new([System.IO.InvalidDataException]::new($Message), $Id, 'InvalidData', $Target)
+}
+
+$file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
+if (-not [IO.File]::Exists($file)) {
+    $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+        [System.IO.FileNotFoundException]::new("The CSV file '$file' does not exist."), 'CsvNotFound', 'ObjectNotFound', $file))
+}
+
+# Rows to members: objects with Address, Port and only the optional columns that have a value,
+# so an empty Weight leaves the load balancer's default instead of binding 0.
+$failed = 0
+$header = $null
+$rows = [System.Collections.Generic.List[object]]::new()
+$lineNumber = 0
+foreach ($line in [IO.File]::ReadAllLines($file)) {
+    $lineNumber++
+    if ($line.Trim().Length -eq 0 -or $line.TrimStart().StartsWith('#')) { continue }
+    $fields = Split-CsvLine $line $Delimiter
+    if ($null -eq $header) {
+        $header = @{}
+        for ($i = 0; $i -lt $fields.Count; $i++) { $header[$fields[$i].Trim()] = $i }
+        foreach ($alias in 'IPAddress', 'Host') { if (-not $header.ContainsKey('Address') -and $header.ContainsKey($alias)) { $header['Address'] = $header[$alias] } }
+        if (-not ($header.ContainsKey('Address') -and $header.ContainsKey('Port'))) {
+            $PSCmdlet.ThrowTerminatingError((New-RowError "The header of '$file' needs Address and Port columns; it has: $($fields -join ', ')." 'CsvHeaderInvalid' $file))
+        }
+        continue
+    }
+    $value = @{}
+    foreach ($column in 'Address', 'Port', 'Weight', 'Name', 'State') {
+        if ($header.ContainsKey($column) -and $header[$column] -lt $fields.Count) { $value[$column] = $fields[$header[$column]].Trim() } else { $value[$column] = '' }
+    }
+    $where = "${file}:$lineNumber"
+    $port = 0
+    if ($value.Address.Length -eq 0 -or -not [int]::TryParse($value.Port, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $port)) {
+        $PSCmdlet.WriteError((New-RowError "${where}: a row needs an Address and a numeric Port; skipped." 'CsvRowInvalid' $line))
+        $failed++
+        continue
+    }
+    $member = [ordered]@{ Address = $value.Address; Port = $port }
+    if ($value.Weight.Length -gt 0) {
+        $weight = 0
+        if (-not [int]::TryParse($value.Weight, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $weight)) {
+            $PSCmdlet.WriteError((New-RowError "${where}: Weight '$($value.Weight)' is not a whole number; skipped." 'CsvRowInvalid' $line))
+            $failed++
+            continue
+        }
+        $member.Weight = $weight
+    }
+    if ($value.Name.Length -gt 0) { $member.Name = $value.Name }
+    if ($value.State.Length -gt 0) { $member.State = $value.State }
+    $rows.Add([pscustomobject] $member)
+}
+$PSCmdlet.WriteVerbose("$($rows.Count) member(s) read from $file.")
+
+$target = @{}
+$own = $null
+try {
+    if ($PSCmdlet.ParameterSetName -eq 'Connect') {
+        $connect = @{ Provider = $Provider }
+        if ($Endpoint) { $connect.Endpoint = $Endpoint }
+        if ($SecretName) { $connect.SecretName = $SecretName; if ($Vault) { $connect.Vault = $Vault } }
+        foreach ($key in $ConnectOption.Keys) { $connect[$key] = $ConnectOption[$key] }
+        $own = Connect-LbController @connect -ErrorAction Stop
+        $target.Connection = $own
+    }
+    elseif ($Connection) { $target.Connection = $Connection }
+
+    if ($rows.Count -gt 0) {
+        $addErrors = $null
+        $rows | Add-LbPoolMember -Pool $Pool @target -PassThru -WhatIf:$WhatIfPreference -ErrorVariable addErrors
+        if ($addErrors) { $failed += @($addErrors).Count }
+    }
+}
+finally {
+    if ($own) { Disconnect-LbController -Connection $own }
+}
+
+if ($failed -gt 0) {
+    $PSCmdlet.WriteVerbose("$failed row(s) could not be added.")
+    Exit-Script 1
+}

@@ -1,0 +1,271 @@
+<#
+.SYNOPSIS
+    Nightly drift report: compares the members a CSV file says a pool should have with what the load
+    balancer has, and reports every difference as an object.
+.DESCRIPTION
+    Reads the desired members from a CSV file (the format of Add-MembersFromCsv.ps1: Address, Port and
+    optionally Weight, Name and State), reads the actual members with Get-LbPoolMember, and writes one
+    object per member with its Status:
+
+      InSync      in the file and in the pool, with the desired state and weight
+      Different   in both, but the state or the weight differs (Detail says which)
+      Missing     in the file, not in the pool
+      Unexpected  in the pool, not in the file
+
+    Each object has Pool, Address, Port, Name, Status, DesiredState, ActualState, DesiredWeight,
+    ActualWeight, Health and Detail. State and Weight are compared only where the file gives them, so a
+    file with only Address and Port checks membership alone. State accepts Enabled, Disabled, Drain or
+    Draining, and ForcedOffline. Addresses are compared the way the module compares them (IPv6
+    brackets and letter case do not matter).
+
+    The script changes nothing. It only reads, so it is safe to schedule; pair it with
+    Add-MembersFromCsv.ps1 (or Sync-LbPool, where available) to act on what it finds.
+
+    With -ReportPath the objects are also written to a CSV file, and with -FailOnDrift the script ends
+    with exit code 1 when anything is not InSync, so a scheduler or CI job can alert on drift. The
+    script uses only .NET and the PowerShell engine's core cmdlets, so it runs in pwsh, Windows
+    PowerShell 5.1 and tools/LbHost alike.
+
+    Scheduling: see Invoke-SelfHealing.ps1 for cron, systemd and Task Scheduler entries; for a nightly
+    run use, for example, the cron line
+        30 2 * * *  lbtools  pwsh -NoProfile -File /opt/lbtools/Get-PoolDriftReport.ps1 -Path /etc/lbtools/web.csv -Pool web -Provider HAProxy -Endpoint tcp://127.0.0.1:9999 -ReportPath /var/log/lbtools/web-drift.csv -FailOnDrift
+.PARAMETER Path
+    The CSV file with the desired members.
+.PARAMETER Pool
+    The pool to compare.
+.PARAMETER Delimiter
+    The field separator of the CSV file. Default: a comma.
+.PARAMETER ReportPath
+    Also writes the report to this CSV file (replaced if it exists).
+.PARAMETER FailOnDrift
+    Ends with exit code 1 when any member is Missing, Unexpected or Different.
+.PARAMETER Connection
+    A connection from Connect-LbController. Default: the session's default connection, or the one the
+    script makes from -Provider and -Endpoint.
+.PARAMETER Provider
+    Connects to this provider (NginxPlus, HAProxy, Caddy, F5, NetScaler, AwsElbV2) for the run, and
+    disconnects afterwards.
+.PARAMETER Endpoint
+    With -Provider: the load balancer's management endpoint (AwsElbV2 can do with
+    -ConnectOption @{ Region = '...' } instead).
+.PARAMETER SecretName
+    With -Provider: a SecretManagement secret that holds the credential (else LBTOOLS_* environment
+    variables are used).
+.PARAMETER Vault
+    The vault of -SecretName.
+.PARAMETER ConnectOption
+    With -Provider: more Connect-LbController parameters, such as @{ Region = 'eu-west-1' }.
+.EXAMPLE
+    ./Get-PoolDriftReport.ps1 -Path ./web.csv -Pool web | Where-Object Status -ne InSync
+
+    Lists only the members that drifted, using the session's default connection.
+.EXAMPLE
+    ./Get-PoolDriftReport.ps1 -Path /etc/lbtools/web.csv -Pool web -Provider F5 -Endpoint https://bigip1 -SecretName bigip-ro -ReportPath ./web-drift.csv -FailOnDrift
+
+    Connects with a read-only account from the default vault, writes the report to web-drift.csv and
+    exits with 1 if the pool drifted.
+.OUTPUTS
+    PSCustomObject (type name LoadBalancerTools.Example.PoolDrift), one per member.
+#>
+[CmdletBinding(DefaultParameterSetName = 'Session')]
+param(
+    [Parameter(Mandatory)] [string] $Path,
+    [Parameter(Mandatory)] [string] $Pool,
+    [char] $Delimiter = ',',
+    [string] $ReportPath,
+    [switch] $FailOnDrift,
+    [Parameter(ParameterSetName = 'Session')] [object] $Connection,
+    [Parameter(Mandatory, ParameterSetName = 'Connect')] [string] $Provider,
+    [Parameter(ParameterSetName = 'Connect')] [string] $Endpoint,
+    [Parameter(ParameterSetName = 'Connect')] [string] $SecretName,
+    [Parameter(ParameterSetName = 'Connect')] [string] $Vault,
+    [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
+)
+
+# The module: already loaded, else the repository's build next to this script, else the installed one.
+if (-not (Get-Module LoadBalancerTools)) {
+    $built = [IO.Path]::Combine($PSScriptRoot, '..', 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
+    if ([IO.File]::Exists($built)) { Import-Module $built -ErrorAction Stop -Verbose:$false } else { Import-Module LoadBalancerTools -ErrorAction Stop -Verbose:$false }
+}
+
+# The exit code, without losing output: pwsh -File drops table output still being formatted when a
+# script calls exit, so when this script is what the process was started to run, the host is told
+# the code and the script ends normally; called from other code, it exits as usual ($LASTEXITCODE).
+function Exit-Script([int] $Code) {
+    $started = @([Environment]::GetCommandLineArgs() | ForEach-Object { try { [IO.Path]::GetFullPath($_) } catch { } }) -contains $PSCommandPath
+    if ($started) { $Host.SetShouldExit($Code) } else { exit $Code }
+}
+
+function Split-CsvLine([string] $Line, [char] $Separator) {
+    $fields = [System.Collections.Generic.List[string]]::new()
+    $field = [System.Text.StringBuilder]::new()
+    $quoted = $false
+    for ($i = 0; $i -lt $Line.Length; $i++) {
+        $c = $Line[$i]
+        if ($quoted) {
+            if ($c -ne '"') { [void] $field.Append($c) }
+            elseif ($i + 1 -lt $Line.Length -and $Line[$i + 1] -eq '"') { [void] $field.Append('"'); $i++ }
+            else { $quoted = $false }
+        }
+        elseif ($c -eq '"') { $quoted = $true }
+        elseif ($c -eq $Separator) { $fields.Add($field.ToString()); [void] $field.Clear() }
+        else { [void] $field.Append($c) }
+    }
+    $fields.Add($field.ToString())
+    , $fields.ToArray()
+}
+
+function Stop-WithError([string] $Message, [string] $Id, [object] $Target) {
+    $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+        [System.IO.InvalidDataException]::new($Message), $Id, 'InvalidData', $Target))
+}
+
+# The module's rule: brackets and spaces off, IP addresses in canonical form, names in lower case.
+function Get-AddressKey([string] $Address, [int] $Port) {
+    $bare = $Address.Trim()
+    if ($bare.StartsWith('[') -and $bare.EndsWith(']')) { $bare = $bare.Substring(1, $bare.Length - 2) }
+    $ip = $null
+    if ([System.Net.IPAddress]::TryParse($bare, [ref] $ip)) { $bare = $ip.ToString() }
+    '{0}|{1}' -f $bare.ToLowerInvariant(), $Port
+}
+
+$stateNames = @{ enabled = 'Enabled'; disabled = 'Disabled'; drain = 'Draining'; draining = 'Draining'; forcedoffline = 'ForcedOffline' }
+function ConvertTo-State([string] $Text, [string] $Where) {
+    $name = $Text.Trim().ToLowerInvariant()
+    if ($name.Length -eq 0) { return $null }
+    if (-not $stateNames.ContainsKey($name)) { Stop-WithError "${Where}: State '$Text' is not Enabled, Disabled, Drain or ForcedOffline." 'CsvRowInvalid' $Text }
+    $stateNames[$name]
+}
+
+# --- the desired members ---
+$file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
+if (-not [IO.File]::Exists($file)) {
+    $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+        [System.IO.FileNotFoundException]::new("The CSV file '$file' does not exist."), 'CsvNotFound', 'ObjectNotFound', $file))
+}
+$desired = [ordered]@{}
+$header = $null
+$lineNumber = 0
+foreach ($line in [IO.File]::ReadAllLines($file)) {
+    $lineNumber++
+    if ($line.Trim().Length -eq 0 -or $line.TrimStart().StartsWith('#')) { continue }
+    $fields = Split-CsvLine $line $Delimiter
+    if ($null -eq $header) {
+        $header = @{}
+        for ($i = 0; $i -lt $fields.Count; $i++) { $header[$fields[$i].Trim()] = $i }
+        foreach ($alias in 'IPAddress', 'Host') { if (-not $header.ContainsKey('Address') -and $header.ContainsKey($alias)) { $header['Address'] = $header[$alias] } }
+        if (-not ($header.ContainsKey('Address') -and $header.ContainsKey('Port'))) { Stop-WithError "The header of '$file' needs Address and Port columns." 'CsvHeaderInvalid' $file }
+        continue
+    }
+    $value = @{}
+    foreach ($column in 'Address', 'Port', 'Weight', 'Name', 'State') {
+        if ($header.ContainsKey($column) -and $header[$column] -lt $fields.Count) { $value[$column] = $fields[$header[$column]].Trim() } else { $value[$column] = '' }
+    }
+    # A report built on a file it misread would be wrong everywhere: a bad row stops the script.
+    $where = "${file}:$lineNumber"
+    $port = 0
+    if ($value.Address.Length -eq 0 -or -not [int]::TryParse($value.Port, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $port)) {
+        Stop-WithError "${where}: a row needs an Address and a numeric Port." 'CsvRowInvalid' $line
+    }
+    $weight = $null
+    if ($value.Weight.Length -gt 0) {
+        $w = 0
+        if (-not [int]::TryParse($value.Weight, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $w)) { Stop-WithError "${where}: Weight '$($value.Weight)' is not a whole number." 'CsvRowInvalid' $line }
+        $weight = $w
+    }
+    $key = Get-AddressKey $value.Address $port
+    if ($desired.Contains($key)) { Stop-WithError "${where}: $($value.Address):$port is listed twice." 'CsvRowDuplicate' $line }
+    $desired[$key] = [pscustomobject]@{ Address = $value.Address; Port = $port; Name = $value.Name; State = (ConvertTo-State $value.State $where); Weight = $weight }
+}
+
+# --- the actual members ---
+$target = @{}
+$own = $null
+try {
+    if ($PSCmdlet.ParameterSetName -eq 'Connect') {
+        $connect = @{ Provider = $Provider }
+        if ($Endpoint) { $connect.Endpoint = $Endpoint }
+        if ($SecretName) { $connect.SecretName = $SecretName; if ($Vault) { $connect.Vault = $Vault } }
+        foreach ($k in $ConnectOption.Keys) { $connect[$k] = $ConnectOption[$k] }
+        $own = Connect-LbController @connect -ErrorAction Stop
+        $target.Connection = $own
+    }
+    elseif ($Connection) { $target.Connection = $Connection }
+    $actual = @(Get-LbPoolMember -Pool $Pool @target -ErrorAction Stop)
+}
+finally {
+    if ($own) { Disconnect-LbController -Connection $own }
+}
+
+# Shown as a table of these columns; every property is still there for Where-Object and exports.
+$display = [System.Management.Automation.PSMemberSet]::new('PSStandardMembers', [System.Management.Automation.PSMemberInfo[]] @(
+        [System.Management.Automation.PSPropertySet]::new('DefaultDisplayPropertySet', [string[]] @('Address', 'Port', 'Status', 'Detail'))))
+
+# --- the comparison ---
+$report = [System.Collections.Generic.List[object]]::new()
+$seen = @{}
+foreach ($member in $actual) {
+    $key = Get-AddressKey $member.Address $member.Port
+    $seen[$key] = $true
+    $want = if ($desired.Contains($key)) { $desired[$key] } else { $null }
+    $differences = @()
+    if ($null -eq $want) { $status = 'Unexpected' }
+    else {
+        if ($want.State -and $want.State -ne [string] $member.State) { $differences += "State $($want.State) expected, is $($member.State)" }
+        if ($null -ne $want.Weight -and $want.Weight -ne $member.Weight) { $differences += "Weight $($want.Weight) expected, is $($member.Weight)" }
+        $status = if ($differences.Count -gt 0) { 'Different' } else { 'InSync' }
+    }
+    $report.Add([pscustomobject]@{
+        PSTypeName    = 'LoadBalancerTools.Example.PoolDrift'
+        Pool          = $Pool
+        Address       = $member.Address
+        Port          = $member.Port
+        Name          = $member.Name
+        Status        = $status
+        DesiredState  = if ($want) { $want.State } else { $null }
+        ActualState   = [string] $member.State
+        DesiredWeight = if ($want) { $want.Weight } else { $null }
+        ActualWeight  = $member.Weight
+        Health        = [string] $member.Health
+        Detail        = if ($status -eq 'Unexpected') { 'In the pool, not in the file.' } else { $differences -join '; ' }
+    })
+}
+foreach ($key in $desired.Keys) {
+    if ($seen.ContainsKey($key)) { continue }
+    $want = $desired[$key]
+    $report.Add([pscustomobject]@{
+        PSTypeName    = 'LoadBalancerTools.Example.PoolDrift'
+        Pool          = $Pool
+        Address       = $want.Address
+        Port          = $want.Port
+        Name          = $want.Name
+        Status        = 'Missing'
+        DesiredState  = $want.State
+        ActualState   = $null
+        DesiredWeight = $want.Weight
+        ActualWeight  = $null
+        Health        = $null
+        Detail        = 'In the file, not in the pool.'
+    })
+}
+foreach ($row in $report) { $row.PSObject.Members.Add($display) }
+$report
+
+$drift = @($report | Where-Object Status -ne 'InSync').Count
+$PSCmdlet.WriteVerbose("Pool '$Pool': $($report.Count) member(s) compared, $drift not in sync.")
+
+if ($ReportPath) {
+    $columns = 'Pool', 'Address', 'Port', 'Name', 'Status', 'DesiredState', 'ActualState', 'DesiredWeight', 'ActualWeight', 'Health', 'Detail'
+    $text = [System.Text.StringBuilder]::new()
+    [void] $text.AppendLine(($columns | ForEach-Object { '"' + $_ + '"' }) -join ',')
+    foreach ($row in $report) {
+        [void] $text.AppendLine(($columns | ForEach-Object { '"' + ([string] $row.$_).Replace('"', '""') + '"' }) -join ',')
+    }
+    $out = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($ReportPath)
+    $dir = [IO.Path]::GetDirectoryName($out)
+    if ($dir) { [void] [IO.Directory]::CreateDirectory($dir) }
+    [IO.File]::WriteAllText($out, $text.ToString())
+    $PSCmdlet.WriteVerbose("Report written to $out.")
+}
+
+if ($FailOnDrift -and $drift -gt 0) { Exit-Script 1 }
