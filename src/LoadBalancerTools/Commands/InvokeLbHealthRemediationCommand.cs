@@ -69,6 +69,11 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public LbAlertChannel[] AlertChannel { get; set; } = Array.Empty<LbAlertChannel>();
 
+        private bool DryRun =>
+            MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? ((SwitchParameter)w).IsPresent
+                : SessionState.PSVariable.GetValue("WhatIfPreference") is SwitchParameter p ? p.IsPresent
+                : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
+
         protected override void EndProcessing()
         {
             var connection = ResolveConnection();
@@ -113,7 +118,7 @@ namespace LoadBalancerTools.Commands
             finally
             {
                 // Ctrl+C between rounds or inside one: what was decided so far is kept.
-                state.Save(statePath);
+                if (!DryRun) state.Save(statePath);
             }
         }
 
@@ -148,6 +153,8 @@ namespace LoadBalancerTools.Commands
                 foreach (var a in alerts) WriteWarning($"{AlertService.Title(a)}: {a.Reason}");
             }
 
+            // -WhatIf decides without acting: no counts carried into the next real run, no journal of things not done.
+            if (DryRun) return;
             try
             {
                 Journal.Append(journalPath, events);

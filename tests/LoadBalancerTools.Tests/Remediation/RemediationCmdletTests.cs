@@ -87,15 +87,30 @@ namespace LoadBalancerTools.Tests.Remediation
             Assert.Contains(r.HostLines, l => l.StartsWith("What if:") && l.Contains("Eject (Disable)") && l.Contains(_backends[0].Address));
             Assert.False(Down(_backends[0].Address));
             Assert.Empty(_hooks.Received);
+            // Nothing written: a trial does not count toward the scheduled task's thresholds.
+            var journalBefore = File.ReadAllLines($"{_dir}/journal.jsonl").Length;
+            string stateBefore = File.ReadAllText($"{_dir}/state.json");
+            _ps.Run(Once("-WhatIf"));
+            Assert.Equal(journalBefore, File.ReadAllLines($"{_dir}/journal.jsonl").Length);
+            Assert.Equal(stateBefore, File.ReadAllText($"{_dir}/state.json"));
         }
 
         [Fact]
-        public void An_api_that_keeps_failing_is_an_ApiFailure_that_alerts_and_changes_nothing()
+        public void An_api_that_keeps_failing_is_an_ApiFailure_that_alerts_once_changes_nothing_and_is_closed_when_it_answers()
         {
+            Assert.False(_ps.Run("$c = Connect-LbController -Provider NginxPlus -Endpoint '" + _nginx.ApiBase + "' -MaxRetries 1").HadErrors);
             _nginx.Faults.Enqueue(FaultKind.ServiceUnavailable, 50);
-            var r = _ps.Run("$c = Connect-LbController -Provider NginxPlus -Endpoint '" + _nginx.ApiBase + "' -MaxRetries 1; " + Once("-Connection $c"));
-            Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.ApiFailure && e.Reason.Contains("nothing was probed or changed"));
-            Assert.Contains(_hooks.Json("/slack"), j => j.GetProperty("text").GetString()!.Contains("cannot reach the load balancer"));
+            for (int run = 0; run < 3; run++)
+            {
+                var r = _ps.Run(Once("-Connection $c"));
+                Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.ApiFailure && e.Reason.Contains("nothing was probed or changed"));
+            }
+            Assert.Single(_hooks.Json("/slack"), j => j.GetProperty("text").GetString()!.Contains("cannot reach the load balancer"));
+
+            _nginx.Faults.Reset();
+            var back = _ps.Run(Once("-Connection $c"));
+            Assert.Contains(Events(back), e => e.Type == LbRemediationEventType.Restored && e.Member == null && e.Reason.Contains("answers again"));
+            Assert.Equal(2, _hooks.Json("/slack").Count);
         }
 
         [Fact]

@@ -115,9 +115,13 @@ namespace LoadBalancerTools.Tests.Remediation
                 Assert.Contains("suspected network partition", e.Reason);
                 Assert.Equal(i == 0 ? 1 : 0, d.Alerts.Count);
             }
-            // Nothing was counted while partitioned: one real failure afterwards starts from one.
+            // Nothing was counted while partitioned: one real failure afterwards starts from one,
+            // and the partition's incident is closed by a pool-wide Restored that is alerted.
             var after = Round(2);
             Assert.Contains("failure 1 of 3", after.Events.Single(e => e.Type == LbRemediationEventType.Detected).Reason);
+            var over = Assert.Single(after.Events, e => e.Type == LbRemediationEventType.Restored);
+            Assert.Null(over.Member);
+            Assert.Contains(over, after.Alerts);
         }
 
         [Fact]
@@ -179,10 +183,12 @@ namespace LoadBalancerTools.Tests.Remediation
         public void What_an_operator_undid_is_forgotten()
         {
             Round(2); Round(2); Round(2);
-            _members[1].State = LbMemberState.Enabled; // re-enabled by hand
-            var d = Round();
+            _members[1].State = LbMemberState.Enabled; // re-enabled by hand, still failing
+            var d = Round(2);
             Assert.Empty(d.Actions);
-            Assert.False(_state.Members.Values.Single(r => r.Name == "s2").Ejected);
+            var rec = _state.Members.Values.Single(r => r.Name == "s2");
+            Assert.False(rec.Ejected);
+            Assert.Equal(1, rec.ConsecutiveFailures); // counted afresh: the operator's call is not overturned on the next blip
         }
     }
 }

@@ -81,6 +81,14 @@ namespace LoadBalancerTools.Services.Remediation
                 state.PartitionSuspected = true;
                 return result;
             }
+            if (state.PartitionSuspected)
+            {
+                // The incident opened by the partition alert is closed the same way it was opened.
+                var over = Event(now, state, LbRemediationEventType.Restored, null, "Probes reach the pool again: the suspected network partition is over.");
+                over.Applied = true;
+                result.Events.Add(over);
+                result.Alerts.Add(over);
+            }
             state.PartitionSuspected = false;
 
             // Count the streaks.
@@ -220,9 +228,14 @@ namespace LoadBalancerTools.Services.Remediation
                     continue;
                 }
                 bool removedByUs = rec.EjectedWith == nameof(RemediationAction.Remove);
-                if (removedByUs && m != null) rec.EjectedWith = null;                     // someone added it back
+                if (removedByUs && m != null) { rec.EjectedWith = null; rec.ConsecutiveFailures = 0; } // someone added it back
                 else if (!removedByUs && m == null) state.Members.Remove(rec.Key);        // someone removed it
-                else if (!removedByUs && m!.State == LbMemberState.Enabled) rec.EjectedWith = null; // someone re-enabled it
+                else if (!removedByUs && m!.State == LbMemberState.Enabled)
+                {
+                    // Someone re-enabled it: their call. Its count starts again, so it is not ejected on the next blip.
+                    rec.EjectedWith = null;
+                    rec.ConsecutiveFailures = 0;
+                }
             }
         }
     }

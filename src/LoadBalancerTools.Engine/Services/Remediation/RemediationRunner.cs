@@ -48,9 +48,26 @@ namespace LoadBalancerTools.Services.Remediation
                 failure.Error = ex.Message;
                 var round = new RoundDecisions();
                 round.Events.Add(failure);
-                round.Alerts.Add(failure);
+                if (!state.ApiFailing) round.Alerts.Add(failure);
+                state.ApiFailing = true;
                 return round;
             }
+            if (state.ApiFailing)
+            {
+                state.ApiFailing = false;
+                var back = RemediationEngine.Event(_time.GetUtcNow(), state, LbRemediationEventType.Restored, null, "The load balancer's API answers again.");
+                back.Applied = true;
+                var decided = await DecideAsync(connection, state, policy, probe, members, log, ct).ConfigureAwait(false);
+                decided.Events.Insert(0, back);
+                decided.Alerts.Insert(0, back);
+                return decided;
+            }
+            return await DecideAsync(connection, state, policy, probe, members, log, ct).ConfigureAwait(false);
+        }
+
+        private async Task<RoundDecisions> DecideAsync(LbConnection connection, RemediationState state, RemediationPolicy policy, ProbeOptions probe,
+            IReadOnlyList<LbPoolMember> members, ILbLog log, CancellationToken ct)
+        {
 
             // Members we removed are probed where they were, so they can come back.
             var targets = members.ToList();

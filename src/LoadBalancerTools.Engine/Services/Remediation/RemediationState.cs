@@ -47,6 +47,8 @@ namespace LoadBalancerTools.Services.Remediation
         public int Round { get; set; }
         /// <summary>True while every member is failing at once (a suspected partition on our side).</summary>
         public bool PartitionSuspected { get; set; }
+        /// <summary>True while the load balancer's API keeps failing, so the failure alerts once, not every round.</summary>
+        public bool ApiFailing { get; set; }
         public Dictionary<string, MemberRecord> Members { get; set; } = new Dictionary<string, MemberRecord>();
 
         private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { WriteIndented = true };
