@@ -15,15 +15,15 @@ namespace LoadBalancerTools.Tests.Contract
             for (int i = 1; i <= 4; i++) backends.Add(await BackendServer.StartAsync("b" + i));
             var options = new CaddyOptions().AddUpstream(backends[0]).AddUpstream(backends[1]);
             var caddy = await CaddyProcess.StartAsync(options);
-            return new Target(caddy, backends);
+            return new CaddyTarget(caddy, backends);
         }
 
-        private sealed class Target : IContractTarget
+        private sealed class CaddyTarget : IContractTarget
         {
             private readonly CaddyProcess _caddy;
             private readonly List<BackendServer> _backends;
 
-            public Target(CaddyProcess caddy, List<BackendServer> backends)
+            public CaddyTarget(CaddyProcess caddy, List<BackendServer> backends)
             {
                 _caddy = caddy;
                 _backends = backends;

@@ -16,15 +16,15 @@ namespace LoadBalancerTools.Tests.Contract
             var options = new HaproxyOptions();
             options.AddBackend("web").AddServer(backends[0]).AddServer(backends[1]).WithHealthCheck();
             var haproxy = await HaproxyProcess.StartAsync(options);
-            return new Target(haproxy, backends);
+            return new HaproxyTarget(haproxy, backends);
         }
 
-        private sealed class Target : IContractTarget
+        private sealed class HaproxyTarget : IContractTarget
         {
             private readonly HaproxyProcess _haproxy;
             private readonly List<BackendServer> _backends;
 
-            public Target(HaproxyProcess haproxy, List<BackendServer> backends)
+            public HaproxyTarget(HaproxyProcess haproxy, List<BackendServer> backends)
             {
                 _haproxy = haproxy;
                 _backends = backends;

@@ -13,13 +13,13 @@ namespace LoadBalancerTools.Tests.Contract
             emulator.AddUpstream("web");
             emulator.AddServer("web", "10.0.0.1:80");
             emulator.AddServer("web", "10.0.0.2:8080");
-            return new Target(emulator);
+            return new NginxPlusTarget(emulator);
         }
 
-        private sealed class Target : IContractTarget
+        private sealed class NginxPlusTarget : IContractTarget
         {
             private readonly NginxPlusEmulator _emulator;
-            public Target(NginxPlusEmulator emulator) => _emulator = emulator;
+            public NginxPlusTarget(NginxPlusEmulator emulator) => _emulator = emulator;
             public string ConnectScript => $"Connect-LbController -Provider NginxPlus -Endpoint '{_emulator.ApiBase}'";
             public string Pool => "web";
             public IReadOnlyList<(string Address, int Port)> SeededMembers { get; } = new[] { ("10.0.0.1", 80), ("10.0.0.2", 8080) };
