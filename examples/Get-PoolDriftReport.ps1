@@ -82,38 +82,11 @@ param(
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
 )
 
-# The module: already loaded, else the repository's build next to this script, else the installed one.
-if (-not (Get-Module LoadBalancerTools)) {
-    $built = [IO.Path]::Combine($PSScriptRoot, '..', 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
-    if ([IO.File]::Exists($built)) { Import-Module $built -ErrorAction Stop -Verbose:$false } else { Import-Module LoadBalancerTools -ErrorAction Stop -Verbose:$false }
-}
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
+. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+Import-LbToolsModule
 
-# The exit code, without losing output: pwsh -File drops table output still being formatted when a
-# script calls exit, so when this script is what the process was started to run, the host is told
-# the code and the script ends normally; called from other code, it exits as usual ($LASTEXITCODE).
-function Exit-Script([int] $Code) {
-    $started = @([Environment]::GetCommandLineArgs() | ForEach-Object { try { [IO.Path]::GetFullPath($_) } catch { } }) -contains $PSCommandPath
-    if ($started) { $Host.SetShouldExit($Code) } else { exit $Code }
-}
 
-function Split-CsvLine([string] $Line, [char] $Separator) {
-    $fields = [System.Collections.Generic.List[string]]::new()
-    $field = [System.Text.StringBuilder]::new()
-    $quoted = $false
-    for ($i = 0; $i -lt $Line.Length; $i++) {
-        $c = $Line[$i]
-        if ($quoted) {
-            if ($c -ne '"') { [void] $field.Append($c) }
-            elseif ($i + 1 -lt $Line.Length -and $Line[$i + 1] -eq '"') { [void] $field.Append('"'); $i++ }
-            else { $quoted = $false }
-        }
-        elseif ($c -eq '"') { $quoted = $true }
-        elseif ($c -eq $Separator) { $fields.Add($field.ToString()); [void] $field.Clear() }
-        else { [void] $field.Append($c) }
-    }
-    $fields.Add($field.ToString())
-    , $fields.ToArray()
-}
 
 function Stop-WithError([string] $Message, [string] $Id, [object] $Target) {
     $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
@@ -183,11 +156,7 @@ $target = @{}
 $own = $null
 try {
     if ($PSCmdlet.ParameterSetName -eq 'Connect') {
-        $connect = @{ Provider = $Provider }
-        if ($Endpoint) { $connect.Endpoint = $Endpoint }
-        if ($SecretName) { $connect.SecretName = $SecretName; if ($Vault) { $connect.Vault = $Vault } }
-        foreach ($k in $ConnectOption.Keys) { $connect[$k] = $ConnectOption[$k] }
-        $own = Connect-LbController @connect -ErrorAction Stop
+        $own = Open-RunbookConnection -Provider $Provider -Endpoint $Endpoint -SecretName $SecretName -Vault $Vault -ConnectOption $ConnectOption
         $target.Connection = $own
     }
     elseif ($Connection) { $target.Connection = $Connection }
@@ -268,4 +237,4 @@ if ($ReportPath) {
     $PSCmdlet.WriteVerbose("Report written to $out.")
 }
 
-if ($FailOnDrift -and $drift -gt 0) { Exit-Script 1 }
+if ($FailOnDrift -and $drift -gt 0) { Exit-Runbook 1 $PSCommandPath }

@@ -127,19 +127,10 @@ param(
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
 )
 
-# The module: already loaded, else the repository's build next to this script, else the installed one.
-if (-not (Get-Module LoadBalancerTools)) {
-    $built = [IO.Path]::Combine($PSScriptRoot, '..', 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
-    if ([IO.File]::Exists($built)) { Import-Module $built -ErrorAction Stop -Verbose:$false } else { Import-Module LoadBalancerTools -ErrorAction Stop -Verbose:$false }
-}
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
+. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+Import-LbToolsModule
 
-# The exit code, without losing output: pwsh -File drops table output still being formatted when a
-# script calls exit, so when this script is what the process was started to run, the host is told
-# the code and the script ends normally; called from other code, it exits as usual ($LASTEXITCODE).
-function Exit-Script([int] $Code) {
-    $started = @([Environment]::GetCommandLineArgs() | ForEach-Object { try { [IO.Path]::GetFullPath($_) } catch { } }) -contains $PSCommandPath
-    if ($started) { $Host.SetShouldExit($Code) } else { exit $Code }
-}
 
 # From pwsh -File or tools/LbHost the deploy arrives as text; a script block is made from it.
 if ($Deploy -is [string]) { $Deploy = [scriptblock]::Create($Deploy) }
@@ -190,11 +181,7 @@ $own = $null
 $failed = $false
 try {
     if ($PSCmdlet.ParameterSetName -eq 'Connect') {
-        $connect = @{ Provider = $Provider }
-        if ($Endpoint) { $connect.Endpoint = $Endpoint }
-        if ($SecretName) { $connect.SecretName = $SecretName; if ($Vault) { $connect.Vault = $Vault } }
-        foreach ($k in $ConnectOption.Keys) { $connect[$k] = $ConnectOption[$k] }
-        $own = Connect-LbController @connect -ErrorAction Stop
+        $own = Open-RunbookConnection -Provider $Provider -Endpoint $Endpoint -SecretName $SecretName -Vault $Vault -ConnectOption $ConnectOption
         $target.Connection = $own
     }
     elseif ($Connection) { $target.Connection = $Connection }
@@ -322,4 +309,4 @@ finally {
     if ($own) { Disconnect-LbController -Connection $own }
 }
 
-if ($failed) { Exit-Script 1 }
+if ($failed) { Exit-Runbook 1 $PSCommandPath }

@@ -183,19 +183,10 @@ param(
     [string] $AlertVault
 )
 
-# The module: already loaded, else the repository's build next to this script, else the installed one.
-if (-not (Get-Module LoadBalancerTools)) {
-    $built = [IO.Path]::Combine($PSScriptRoot, '..', 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
-    if ([IO.File]::Exists($built)) { Import-Module $built -ErrorAction Stop -Verbose:$false } else { Import-Module LoadBalancerTools -ErrorAction Stop -Verbose:$false }
-}
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
+. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+Import-LbToolsModule
 
-# The exit code, without losing output: pwsh -File drops table output still being formatted when a
-# script calls exit, so when this script is what the process was started to run, the host is told
-# the code and the script ends normally; called from other code, it exits as usual ($LASTEXITCODE).
-function Exit-Script([int] $Code) {
-    $started = @([Environment]::GetCommandLineArgs() | ForEach-Object { try { [IO.Path]::GetFullPath($_) } catch { } }) -contains $PSCommandPath
-    if ($started) { $Host.SetShouldExit($Code) } else { exit $Code }
-}
 
 # --- where the state and journal live ---
 if (-not $StateDirectory) {
@@ -244,15 +235,7 @@ try {
     }
 
     # --- the connection ---
-    $connect = @{ Provider = $Provider }
-    if ($Endpoint) { $connect.Endpoint = $Endpoint }
-    if ($SecretName) {
-        $connect.SecretName = $SecretName
-        if ($Vault) { $connect.Vault = $Vault }
-        if ($UserName) { $connect.UserName = $UserName }
-    }
-    foreach ($key in $ConnectOption.Keys) { $connect[$key] = $ConnectOption[$key] }
-    $connection = Connect-LbController @connect -ErrorAction Stop
+    $connection = Open-RunbookConnection -Provider $Provider -Endpoint $Endpoint -SecretName $SecretName -Vault $Vault -UserName $UserName -ConnectOption $ConnectOption
 
     # --- one round ---
     $heal = @{
@@ -294,4 +277,4 @@ finally {
     $lock.Dispose()
 }
 
-if ($failed) { Exit-Script 1 }
+if ($failed) { Exit-Runbook 1 $PSCommandPath }
