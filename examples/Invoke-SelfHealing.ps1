@@ -33,8 +33,8 @@
     not be reached or read, a change or an alert failed, or a parameter is wrong. The events of the
     round are written to the output (the task's log) either way.
 
-    -WhatIf shows what this run would do, starting from the real counts: it works on a copy of the
-    state file and writes no journal, so a trial never counts toward the scheduled task's thresholds.
+    -WhatIf shows what this run would do, starting from the real counts; Invoke-LbHealthRemediation
+    writes neither state nor journal under -WhatIf, so a trial never counts toward the thresholds.
 
     The script uses only .NET and the PowerShell engine's core cmdlets, so it runs in pwsh, Windows
     PowerShell 5.1 and tools/LbHost (for machines without pwsh) alike.
@@ -256,13 +256,6 @@ try {
     if ($ExpectedStatus) { $heal.ExpectedStatus = $ExpectedStatus }
     if ($BodyMatch) { $heal.BodyMatch = $BodyMatch }
     if ($channels.Count -gt 0) { $heal.AlertChannel = $channels.ToArray() }
-    if ($WhatIfPreference) {
-        # A trial starts from the real counts but must not add to them.
-        $trial = [IO.Path]::Combine([IO.Path]::GetTempPath(), 'lbtools-whatif-' + [guid]::NewGuid().ToString('N') + '.json')
-        if ([IO.File]::Exists($StatePath)) { [IO.File]::Copy($StatePath, $trial) }
-        $heal.StatePath = $trial
-        $heal.Remove('JournalPath')
-    }
 
     $events = @(Invoke-LbHealthRemediation @heal -WhatIf:$WhatIfPreference -ErrorAction Continue)
     $events
