@@ -666,6 +666,8 @@ public sealed class NginxPlusEmulatorTests : IAsyncLifetime
 
         var server = Assert.Single(_emu.GetServers("web"));
         Assert.Equal("10.0.0.1:80", server.Server);
+        // The client sees the reset a moment before the emulator's request log writes its line.
+        Assert.True(System.Threading.SpinWait.SpinUntil(() => _emu.CountRequests("POST", "/servers") > 0, TimeSpan.FromSeconds(5)));
         Assert.Equal(1, _emu.CountRequests("POST", "/servers"));
         Assert.Equal(1, _emu.CountRequests("POST", "/servers", 201));
         Assert.Equal(1, _emu.Faults.CountOf(FaultKind.DropAfterProcessing));
