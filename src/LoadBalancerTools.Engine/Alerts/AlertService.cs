@@ -48,7 +48,8 @@ namespace LoadBalancerTools.Alerts
                 string body = Format(channel, ev, source);
                 var http = ResilientHttp.For(channel.Uri, _transport);
                 // Retry lines would print the webhook URL, which is a secret: they are told without it.
-                var quiet = new RedactingLog(log, channel.Uri, channel.Name);
+                string secret = channel.Uri.GetLeftPart(UriPartial.Path);
+                var quiet = new RedactingLog(log, line => line.Replace(secret, channel.Name));
                 var kind = channel.Type == LbAlertChannelType.PagerDuty ? RequestKind.IdempotentWrite : RequestKind.NonIdempotentWrite;
                 using var response = await http.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, channel.Uri)
                 {
@@ -134,27 +135,6 @@ namespace LoadBalancerTools.Alerts
                         ["event"] = Journal.ToJsonObject(ev),
                     });
             }
-        }
-
-        /// <summary>Passes log lines on with the channel's URL replaced by its name.</summary>
-        private sealed class RedactingLog : ILbLog
-        {
-            private readonly ILbLog _inner;
-            private readonly string _secret;
-            private readonly string _name;
-
-            public RedactingLog(ILbLog inner, Uri uri, string name)
-            {
-                _inner = inner;
-                _secret = uri.GetLeftPart(UriPartial.Path);
-                _name = name;
-            }
-
-            private string Clean(string message) => message.Replace(_secret, _name);
-            public void Verbose(string message) => _inner.Verbose(Clean(message));
-            public void Warning(string message) => _inner.Warning(Clean(message));
-            public void Debug(string message) => _inner.Debug(Clean(message));
-            public void Progress(int activityId, string activity, string status, int percent, bool completed = false) => _inner.Progress(activityId, activity, status, percent, completed);
         }
     }
 }

@@ -21,11 +21,9 @@ namespace LoadBalancerTools.Http
         private static readonly ConcurrentDictionary<string, ResilientHttp> Cache = new ConcurrentDictionary<string, ResilientHttp>();
         private readonly HttpClient _client;
         private readonly ResilientPipeline<HttpResponseMessage> _pipeline;
-        private readonly TransportOptions _options;
 
         private ResilientHttp(TransportOptions options, HttpMessageHandler? handler)
         {
-            _options = options;
             _client = new HttpClient(handler ?? CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
             _pipeline = new ResilientPipeline<HttpResponseMessage>(options, Policy(options));
         }
@@ -36,8 +34,6 @@ namespace LoadBalancerTools.Http
 
         /// <summary>An uncached pipeline, for tests that drive it with a fake clock or a fake handler.</summary>
         public static ResilientHttp Create(TransportOptions options, HttpMessageHandler? handler = null) => new ResilientHttp(options, handler);
-
-        public TransportOptions Options => _options;
 
         /// <summary>The endpoint's shared pause, set from a server's Retry-After.</summary>
         public EndpointGate Gate => _pipeline.Gate;
@@ -73,7 +69,7 @@ namespace LoadBalancerTools.Http
         {
             ShouldRetry = (outcome, kind) => ShouldRetry(outcome, kind) || (outcome.Result is { } r && options.IsThrottled?.Invoke(r) == true),
             // Throttling is the server protecting itself, not the endpoint failing: it does not trip the breaker.
-            IsFailure = o => o.Exception is HttpRequestException || (o.Result is { } r && (int)r.StatusCode >= 500),
+            IsFailure = o => o.Exception is HttpRequestException || (o.Result is { } r && (int)r.StatusCode >= 500 && options.IsThrottled?.Invoke(r) != true),
             RetryAfter = r => RetryAfter(r, options.TimeProvider),
             Describe = r => $"{(int)r.StatusCode} {r.ReasonPhrase}" + (options.IsThrottled?.Invoke(r) == true ? " (throttled)" : ""),
             Discard = r => r.Dispose(),

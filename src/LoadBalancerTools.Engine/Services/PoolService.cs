@@ -39,6 +39,8 @@ namespace LoadBalancerTools.Services
         /// <summary>First wait between drain polls; it doubles up to <see cref="MaxPollInterval"/>.</summary>
         public TimeSpan FirstPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
         public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+        /// <summary>How long an add whose outcome is unknown is given to land before it is sent again.</summary>
+        public TimeSpan AmbiguousSettle { get; set; } = TimeSpan.FromSeconds(2);
 
         public async Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct)
         {
@@ -105,6 +107,15 @@ namespace LoadBalancerTools.Services
                         return (now, ChangeOutcome.Changed);
                     }
                     if (attempt >= attempts) throw;
+                    // A request cut off by our timeout may still be working its way through the server:
+                    // give it a moment and look once more, so a late landing is not doubled by a resend.
+                    await _time.Delay(AmbiguousSettle, ct).ConfigureAwait(false);
+                    now = await FindMemberAsync(connection, pool, spec.Address, spec.Port, log, ct).ConfigureAwait(false);
+                    if (now != null)
+                    {
+                        log.Verbose($"{spec.Endpoint} is in {pool}: the add was applied late.");
+                        return (now, ChangeOutcome.Changed);
+                    }
                     log.Verbose($"{spec.Endpoint} is not in {pool}: sending the add again (attempt {attempt + 1} of {attempts}).");
                 }
             }

@@ -38,8 +38,19 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        private LbConnection? _commandLineConnection;
+
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            // Piped members carry their own Connection, which binds by property name; an add goes where the
+            // command line says (copying members from one load balancer to another is the point of piping them).
+            _commandLineConnection = Connection;
+        }
+
         protected override void ProcessRecord()
         {
+            Connection = _commandLineConnection;
             var connection = ResolveConnection();
             string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
             if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;

@@ -91,6 +91,13 @@ namespace LoadBalancerTools.Commands
                     new ArgumentException($"-Endpoint '{Endpoint}' is not an absolute URI such as https://lb1:8443/api."),
                     ErrorIds.InvalidEndpoint, ErrorCategory.InvalidArgument, Endpoint));
             }
+            if (!string.IsNullOrEmpty(endpoint!.UserInfo))
+            {
+                // Never echoed: the value holds a password.
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("-Endpoint must not carry a user name or password (user:password@host): they would show wherever the endpoint is shown. Use -Credential, -SecretName or the LBTOOLS_* variables."),
+                    ErrorIds.InvalidEndpoint, ErrorCategory.InvalidArgument, null));
+            }
             Endpoint = endpoint;
 
             var settings = new LbConnectionSettings(provider!, Endpoint!)

@@ -118,7 +118,7 @@ namespace LoadBalancerTools.Commands
             finally
             {
                 // Ctrl+C between rounds or inside one: what was decided so far is kept.
-                if (!DryRun) state.Save(statePath);
+                if (!DryRun) SaveQuietly(state, statePath);
             }
         }
 
@@ -142,7 +142,12 @@ namespace LoadBalancerTools.Commands
                 WriteObject(ev);
             }
 
-            if (alerts.Count > 0 && AlertChannel.Length > 0)
+            if (DryRun && alerts.Count > 0)
+            {
+                // A trial pages nobody: what would have been alerted is shown instead.
+                foreach (var a in alerts) WriteWarning($"What if: alert {AlertService.Title(a)}: {a.Reason}");
+            }
+            else if (alerts.Count > 0 && AlertChannel.Length > 0)
             {
                 var sent = Run(ct => runner.AlertAsync(AlertChannel, alerts, source, Log, ct));
                 foreach (var s in sent) WriteObject(s);
@@ -158,14 +163,26 @@ namespace LoadBalancerTools.Commands
             try
             {
                 Journal.Append(journalPath, events);
-                state.Save(statePath);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
                 // The decisions were made and are on the pipeline; a full disk must not stop the healing.
-                WriteWarning($"Could not write the journal or state file: {ex.Message}");
+                WriteWarning($"Could not write the journal: {ex.Message}");
             }
+            SaveQuietly(state, statePath);
             WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Round {0}: {1} event(s), {2} action(s).", state.Round, events.Count, decisions.Actions.Count));
+        }
+
+        private void SaveQuietly(RemediationState state, string? statePath)
+        {
+            try
+            {
+                state.Save(statePath);
+            }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            {
+                if (!Stopping) WriteWarning($"Could not write the state file: {ex.Message}");
+            }
         }
 
         /// <summary>The action must be one this provider can do, or nothing will ever heal: say so before the first round.</summary>

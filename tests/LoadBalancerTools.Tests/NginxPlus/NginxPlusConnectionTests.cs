@@ -25,6 +25,33 @@ namespace LoadBalancerTools.Tests.NginxPlus
         }
 
         [Fact]
+        public void An_endpoint_carrying_a_password_is_refused_without_echoing_it()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run("Connect-LbController -Provider NginxPlus -Endpoint 'http://admin:Hunter2-Secret@127.0.0.1:9/api'");
+            var e = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbInvalidEndpoint,", e.FullyQualifiedErrorId);
+            Assert.Contains("-Credential", e.Exception.Message);
+            Assert.DoesNotContain("Hunter2-Secret", r.AllText());
+        }
+
+        [Fact]
+        public async Task Members_piped_from_one_load_balancer_are_added_to_the_one_the_command_line_names()
+        {
+            await using var source = await NginxPlusEmulator.StartAsync();
+            await using var target = await NginxPlusEmulator.StartAsync();
+            foreach (var n in new[] { source, target }) n.AddUpstream("web");
+            source.AddServer("web", "10.9.0.1:80");
+            source.AddServer("web", "10.9.0.2:80");
+            using var ps = new PsSession();
+            var r = ps.Run($"$a = Connect-LbController -Provider NginxPlus -Endpoint '{source.ApiBase}'; $b = Connect-LbController -Provider NginxPlus -Endpoint '{target.ApiBase}'; " +
+                           "Get-LbPoolMember -Connection $a -Pool web | Add-LbPoolMember -Pool web"); // $b, the last connected, is the default
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal(2, target.GetServers("web").Count);
+            Assert.Equal(2, source.GetServers("web").Count);
+        }
+
+        [Fact]
         public void An_unreachable_endpoint_is_a_clear_terminating_connection_error()
         {
             using var ps = new PsSession();

@@ -116,16 +116,27 @@ namespace LoadBalancerTools.Tests.Remediation
         [Fact]
         public async Task A_failed_alert_is_reported_but_never_stops_remediation()
         {
-            _hooks.Respond("/slack", 500);
+            _hooks.Respond("/slack", 503); // retried first, so the retry lines are told too
             await _backends[1].StopAsync();
             _ps.Run(Once()); _ps.Run(Once());
-            var r = _ps.Run(Once());
+            var r = _ps.Run(Once("-Verbose -Debug"));
             Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.Ejected && e.Applied);
             var failed = Assert.Single(Events(r), e => e.Type == LbRemediationEventType.AlertSent);
             Assert.False(failed.Success);
-            Assert.Contains("HTTP 500", failed.Error);
+            Assert.Contains("HTTP 503", failed.Error);
+            Assert.Contains(r.Verbose, v => v.StartsWith("Retrying") && v.Contains("Slack (Uri)"));
             Assert.DoesNotContain(_hooks.BaseUrl.ToString(), r.AllText()); // a webhook URL is a secret
             Assert.True(Down(_backends[1].Address));
+        }
+
+        [Fact]
+        public async Task WhatIf_pages_nobody_and_shows_what_would_have_been_alerted()
+        {
+            foreach (var b in _backends) await b.StopAsync();
+            var r = _ps.Run(Once("-WhatIf"));
+            Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.Skipped && e.Reason.Contains("partition"));
+            Assert.Contains(r.Warnings, w => w.StartsWith("What if: alert") && w.Contains("partition"));
+            Assert.Empty(_hooks.Received);
         }
 
         [Fact]

@@ -180,6 +180,34 @@ namespace LoadBalancerTools.Tests.Remediation
         }
 
         [Fact]
+        public void A_removed_member_the_load_balancer_still_lists_as_draining_stays_ours_and_comes_back()
+        {
+            // ELBv2 keeps a deregistered target, Draining, until its deregistration delay ends.
+            _policy.Action = RemediationAction.Remove;
+            Round(4); Round(4); Assert.Equal(new[] { "s4" }, Ejected(Round(4)));
+            Removed.Remove("10.0.0.4");
+            _members[3].State = LbMemberState.Draining;
+            Round(4);
+            Assert.True(_state.Members.Values.Single(r => r.Name == "s4").Ejected);
+            Removed.Add("10.0.0.4"); // the drain ended; the target is gone
+            Round();
+            var d = Round();
+            var restore = Assert.Single(d.Actions);
+            Assert.Equal(DecisionKind.Restore, restore.Kind);
+            Assert.Null(restore.Member); // added back
+        }
+
+        [Fact]
+        public void Members_an_operator_took_out_count_toward_MaxEjectPercent()
+        {
+            _members[0].State = LbMemberState.Disabled; // maintenance by hand
+            Round(2, 3); Round(2, 3);
+            var d = Round(2, 3);
+            Assert.Single(Ejected(d)); // 50% of 4 is 2 out of rotation: the operator's one and one more
+            Assert.Contains(d.Events, e => e.Type == LbRemediationEventType.Skipped && e.Reason.Contains("allows at most 2 of 4") && e.Reason.Contains("2 already are"));
+        }
+
+        [Fact]
         public void What_an_operator_undid_is_forgotten()
         {
             Round(2); Round(2); Round(2);

@@ -22,6 +22,8 @@ namespace LoadBalancerTools.Tests.Services
         public bool LoseNextAddResponse;
         /// <summary>When set, the next add fails ambiguously without being applied.</summary>
         public bool FailNextAddBeforeApplying;
+        /// <summary>When set, the next update is applied and then reported as a lost response.</summary>
+        public bool LoseNextUpdateResponse;
         /// <summary>Each read of a draining member lowers its connections by this much.</summary>
         public int DrainPerRead;
         /// <summary>Called for each member on every read, to let a test move its state along.</summary>
@@ -93,6 +95,11 @@ namespace LoadBalancerTools.Tests.Services
                 var m = _members.Single(x => x.Matches(member.Address, member.Port));
                 if (update.State.HasValue) m.State = update.State.Value;
                 if (update.Weight.HasValue) m.Weight = update.Weight;
+                if (LoseNextUpdateResponse)
+                {
+                    LoseNextUpdateResponse = false;
+                    throw new LbException(LbErrorKind.Transient, "timed out") { Ambiguous = true };
+                }
                 return Task.FromResult(Copy(m));
             }
         }

@@ -49,10 +49,28 @@ namespace LoadBalancerTools.Tests.Services
         public async Task An_add_that_failed_before_applying_is_sent_again_after_checking()
         {
             _provider.FailNextAddBeforeApplying = true;
-            var (_, outcome) = await _service.AddMemberAsync(_connection, "web", new LbMemberSpec("10.0.0.3", 80), _log, CancellationToken.None);
+            var (_, outcome) = await _time.Drive(_service.AddMemberAsync(_connection, "web", new LbMemberSpec("10.0.0.3", 80), _log, CancellationToken.None), TimeSpan.FromMilliseconds(250));
             Assert.Equal(ChangeOutcome.Changed, outcome);
             Assert.Equal(2, _provider.AddCalls);
             Assert.Single(_provider.Snapshot());
+            Assert.Equal(3, _provider.ReadCalls); // the first check, and two looks (before and after a settle) before resending
+        }
+
+        [Fact]
+        public async Task An_add_that_lands_late_after_a_timeout_is_found_by_the_second_look_and_not_resent()
+        {
+            _provider.FailNextAddBeforeApplying = true;
+            bool landed = false;
+            // The in-memory provider answers at once, so the add is now waiting out the settle after its
+            // first look; the timed-out request reaches the pool only then.
+            var task = _service.AddMemberAsync(_connection, "web", new LbMemberSpec("10.0.0.4", 80), _log, CancellationToken.None);
+            if (!task.IsCompleted) { _provider.Seed("10.0.0.4", 80); landed = true; }
+            var (_, outcome) = await _time.Drive(task, TimeSpan.FromMilliseconds(250));
+            Assert.True(landed);
+            Assert.Equal(ChangeOutcome.Changed, outcome);
+            Assert.Equal(1, _provider.AddCalls);
+            Assert.Single(_provider.Snapshot());
+            Assert.Contains(_log.Verbose, v => v.Contains("applied late"));
         }
 
         [Fact]

@@ -119,7 +119,7 @@ namespace LoadBalancerTools.Providers.F5
             try
             {
                 await _plain.SendAsync(new HttpMethod("PATCH"), TokenPath(token), "{\"timeout\":" + _lifetimeSeconds + "}", RequestKind.IdempotentWrite,
-                    new RedactingLog(log), cancellationToken, r => Apply(r, token)).ConfigureAwait(false);
+                    new RedactingLog(log, F5Errors.Redact), cancellationToken, r => Apply(r, token)).ConfigureAwait(false);
                 log.Verbose($"Token lifetime set to {_lifetimeSeconds} s.");
             }
             catch (LbException ex) when (!cancellationToken.IsCancellationRequested)
@@ -133,7 +133,7 @@ namespace LoadBalancerTools.Providers.F5
             Interlocked.CompareExchange(ref _live, null, token);
             try
             {
-                var response = await _plain.SendRawAsync(HttpMethod.Delete, TokenPath(token), null, RequestKind.IdempotentWrite, new RedactingLog(log), cancellationToken,
+                var response = await _plain.SendRawAsync(HttpMethod.Delete, TokenPath(token), null, RequestKind.IdempotentWrite, new RedactingLog(log, F5Errors.Redact), cancellationToken,
                     r => Apply(r, token)).ConfigureAwait(false);
                 // 401/404: the token expired or was deleted already, which is what a logout wants.
                 if (response.IsSuccess || response.Status == 401 || response.Status == 404)
@@ -153,7 +153,7 @@ namespace LoadBalancerTools.Providers.F5
         {
             try
             {
-                await _plain.SendRawAsync(HttpMethod.Delete, TokenPath(token), null, RequestKind.IdempotentWrite, new RedactingLog(log), cancellationToken,
+                await _plain.SendRawAsync(HttpMethod.Delete, TokenPath(token), null, RequestKind.IdempotentWrite, new RedactingLog(log, F5Errors.Redact), cancellationToken,
                     r => Apply(r, token)).ConfigureAwait(false);
             }
             catch (LbException ex) when (!cancellationToken.IsCancellationRequested)
@@ -171,16 +171,5 @@ namespace LoadBalancerTools.Providers.F5
                 Ambiguous = ex.Ambiguous,
                 ErrorId = ex.ErrorId,
             };
-
-        private sealed class RedactingLog : ILbLog
-        {
-            private readonly ILbLog _inner;
-            public RedactingLog(ILbLog inner) => _inner = inner;
-            public void Verbose(string message) => _inner.Verbose(F5Errors.Redact(message));
-            public void Warning(string message) => _inner.Warning(F5Errors.Redact(message));
-            public void Debug(string message) => _inner.Debug(F5Errors.Redact(message));
-            public void Progress(int activityId, string activity, string status, int percent, bool completed = false) =>
-                _inner.Progress(activityId, F5Errors.Redact(activity), F5Errors.Redact(status), percent, completed);
-        }
     }
 }

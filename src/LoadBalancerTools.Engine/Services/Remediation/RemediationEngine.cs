@@ -110,7 +110,8 @@ namespace LoadBalancerTools.Services.Remediation
             // Ejections, worst first, within the caps.
             int total = members.Count + state.Members.Values.Count(r => r.Ejected && !inPool.ContainsKey(r.Key));
             int maxEjected = total * policy.MaxEjectPercent / 100;
-            int ejected = state.Members.Values.Count(r => r.Ejected);
+            // Out of rotation counts what an operator took out too: the cap protects the pool, not our tally.
+            int ejected = total - rotation.Count;
             int remaining = rotation.Count;
             var candidates = rotation
                 .Select(m => (Member: m, Record: state.Members[Keys.Of(m.Address, m.Port)]))
@@ -228,7 +229,8 @@ namespace LoadBalancerTools.Services.Remediation
                     continue;
                 }
                 bool removedByUs = rec.EjectedWith == nameof(RemediationAction.Remove);
-                if (removedByUs && m != null) { rec.EjectedWith = null; rec.ConsecutiveFailures = 0; } // someone added it back
+                // Still listed but Draining after our removal (ELBv2 keeps a deregistered target until its drain ends): still ours.
+                if (removedByUs && m != null && m.State != LbMemberState.Draining) { rec.EjectedWith = null; rec.ConsecutiveFailures = 0; } // someone added it back
                 else if (!removedByUs && m == null) state.Members.Remove(rec.Key);        // someone removed it
                 else if (!removedByUs && m!.State == LbMemberState.Enabled)
                 {

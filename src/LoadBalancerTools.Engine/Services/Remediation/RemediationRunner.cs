@@ -128,6 +128,9 @@ namespace LoadBalancerTools.Services.Remediation
                 ev.Success = false;
                 ev.Error = ex.Message;
                 ev.Reason += $" The change failed: {ex.Message}";
+                // It may have been applied: remember it as done, so the member is never left out unrecorded;
+                // the next round's reconcile forgets it if the load balancer shows it never happened.
+                if (ex.Ambiguous) RemediationEngine.Applied(decision, eject ? policy.Action : RemediationAction.Disable, _time.GetUtcNow());
             }
             return ev;
         }
