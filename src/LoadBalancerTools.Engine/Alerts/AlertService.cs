@@ -50,7 +50,9 @@ namespace LoadBalancerTools.Alerts
                 // Retry lines would print the webhook URL, which is a secret: they are told without it.
                 string secret = channel.Uri.GetLeftPart(UriPartial.Path);
                 var quiet = new RedactingLog(log, line => line.Replace(secret, channel.Name));
-                var kind = channel.Type == LbAlertChannelType.PagerDuty ? RequestKind.IdempotentWrite : RequestKind.NonIdempotentWrite;
+                // Alerts are delivered at least once: a webhook that answered 5xx is posted again, since a
+                // duplicate alert costs a glance and a lost one costs the night (PagerDuty also deduplicates by key).
+                var kind = RequestKind.IdempotentWrite;
                 using var response = await http.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, channel.Uri)
                 {
                     Content = new StringContent(body, Encoding.UTF8, "application/json"),

@@ -42,5 +42,9 @@ namespace LoadBalancerTools.Errors
         public const string SyncVerifyMismatch = "LbSyncVerifyMismatch";
         public const string SyncVerifyFailed = "LbSyncVerifyFailed";
         public const string WaitTimeout = "LbWaitTimeout";
+        /// <summary>-Address/-Port (or -Name) match several members; nothing was changed.</summary>
+        public const string AmbiguousMember = "LbAmbiguousMember";
+        /// <summary>A write failed in a way that does not prove it was not applied, and the pool could not be read to find out.</summary>
+        public const string OutcomeUnknown = "LbOutcomeUnknown";
     }
 }

@@ -80,8 +80,11 @@ namespace LoadBalancerTools.Http
             if (outcome.Result is { } response)
             {
                 int status = (int)response.StatusCode;
-                // 429 and 503 mean the server did not act, so even a create may be repeated.
-                if (status == 429 || status == 503) return true;
+                // 429 is the server refusing before it acts (RFC 6585 §4), so even a create may be repeated.
+                // A 503 is not: a management API behind a proxy, or one that timed out internally, may have
+                // applied the write and still answer 503. Creates and deletes go back to the service, which
+                // reads the pool to learn the outcome.
+                if (status == 429) return true;
                 if (kind == RequestKind.NonIdempotentWrite) return false;
                 return status == 408 || status >= 500;
             }

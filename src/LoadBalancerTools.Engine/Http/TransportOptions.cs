@@ -39,7 +39,12 @@ namespace LoadBalancerTools.Http
         Read,
         /// <summary>PUT/PATCH/DELETE that set an absolute state: repeating gives the same result.</summary>
         IdempotentWrite,
-        /// <summary>POST that creates: retried only when the server certainly did not act (429, 503, connection refused).</summary>
+        /// <summary>
+        /// A create, or a delete (which may address by position, or whose repeat cannot tell "deleted by
+        /// me" from "already gone"): retried by the transport only when the server provably did not act
+        /// (connection refused before sending, 429, or a vendor answer documented as "not applied").
+        /// Any other failure is an unknown outcome that the service resolves by reading the pool.
+        /// </summary>
         NonIdempotentWrite,
     }
 }

@@ -10,6 +10,8 @@ namespace LoadBalancerTools.Model
         Add,
         Remove,
         Update,
+        /// <summary>An extra copy of a desired member (same address and port); the copy that serves stays.</summary>
+        RemoveDuplicate,
     }
 
     /// <summary>Where a change stands.</summary>
@@ -58,6 +60,8 @@ namespace LoadBalancerTools.Model
         /// <summary>The stable id of the failure's cause (see the module's error ids), for scripts to match on.</summary>
         public string? ErrorId { get; set; }
         public LbConnection? Connection { get; set; }
+        /// <summary>The vendor's identity of the member changed (update and remove): the change reaches exactly this member.</summary>
+        public string? MemberId { get; set; }
 
         /// <summary>The address:port form used in messages, with brackets for IPv6.</summary>
         public string Endpoint => LbPoolMember.FormatEndpoint(Address, Port);
@@ -80,6 +84,8 @@ namespace LoadBalancerTools.Model
                         if (WeightAfter.HasValue) parts.Add($"weight {Text(WeightBefore)} -> {WeightAfter.Value.ToString(CultureInfo.InvariantCulture)}");
                         break;
                     case LbChangeAction.Remove:
+                    case LbChangeAction.RemoveDuplicate:
+                        if (MemberId != null && Name != null && Name != Endpoint) parts.Add("name " + Name);
                         parts.Add("was " + Text(StateBefore) + (WeightBefore.HasValue ? ", weight " + WeightBefore.Value.ToString(CultureInfo.InvariantCulture) : ""));
                         break;
                 }
@@ -103,6 +109,9 @@ namespace LoadBalancerTools.Model
             Error = ex.Message;
             ErrorId = ex.ErrorId; // the cmdlet fills in the kind's id when the cause has no specific one
         }
+
+        /// <summary>Removal or duplicate removal: both take a member out for good.</summary>
+        public bool IsRemoval => Action == LbChangeAction.Remove || Action == LbChangeAction.RemoveDuplicate;
 
         public override string ToString() => $"{Action} {Pool}/{Endpoint}" + (Detail.Length > 0 ? $" ({Detail})" : "");
 

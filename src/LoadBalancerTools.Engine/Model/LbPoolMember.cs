@@ -19,6 +19,12 @@ namespace LoadBalancerTools.Model
         public long? ActiveConnections { get; set; }
         /// <summary>The vendor's own identifier (NGINX server id, AWS instance id...).</summary>
         public string? VendorId { get; set; }
+        /// <summary>
+        /// The vendor's stable identity of this member within its pool: NGINX Plus server id, HAProxy server
+        /// name, F5 member full path, NetScaler server name and port, ELBv2 target id and port, Caddy dial
+        /// address. Changes given a member object act on this, never on "the first member at this address".
+        /// </summary>
+        public string MemberId { get; set; } = "";
         public LbConnection? Connection { get; set; }
         public object? Raw { get; set; }
 
@@ -33,7 +39,19 @@ namespace LoadBalancerTools.Model
         public bool Matches(string address, int port) =>
             Port == port && string.Equals(Address, address, StringComparison.OrdinalIgnoreCase);
 
-        public override string ToString() => $"{Pool}/{Endpoint}";
+        /// <summary>Whether this is the member <paramref name="memberId"/> names (by the vendor's identity).</summary>
+        public bool HasId(string memberId) => string.Equals(MemberId, memberId, StringComparison.Ordinal);
+
+        /// <summary>Whether <paramref name="other"/> is this same member: by identity where both have one, else by address and port.</summary>
+        public bool IsSameMember(LbPoolMember other) =>
+            MemberId.Length > 0 && other.MemberId.Length > 0 ? HasId(other.MemberId) : Matches(other.Address, other.Port);
+
+        /// <summary>Name and address, for messages: "web/spare3 (10.0.0.9:80)", or "web/10.0.0.9:80" where the name is the address.</summary>
+        public string Display => Name.Length == 0 || string.Equals(Name, Endpoint, StringComparison.OrdinalIgnoreCase) || string.Equals(Name, Address, StringComparison.OrdinalIgnoreCase)
+            ? $"{Pool}/{Endpoint}"
+            : $"{Pool}/{Name} ({Endpoint})";
+
+        public override string ToString() => Display;
     }
 
     /// <summary>A member to add: what the user asked for.</summary>

@@ -35,9 +35,20 @@ namespace LoadBalancerTools.Services
         public string Pool { get; }
         public string Address { get; }
         public int Port { get; }
+        /// <summary>The member's identity, when known: then only that member counts, not a look-alike at its address.</summary>
+        public string? MemberId { get; set; }
+        /// <summary>The member's name, for messages.</summary>
+        public string? Name { get; set; }
         /// <summary>What the caller gave (a piped member, say), for error records.</summary>
         public object? Source { get; }
-        public string Description => $"member {LbPoolMember.FormatEndpoint(Address, Port)} of pool '{Pool}'";
+        public string Description => Address.Length == 0 ? $"member '{Name}' of pool '{Pool}'"
+            : Name != null && Name.Length > 0 && !string.Equals(Name, LbPoolMember.FormatEndpoint(Address, Port), StringComparison.OrdinalIgnoreCase)
+            ? $"member '{Name}' ({LbPoolMember.FormatEndpoint(Address, Port)}) of pool '{Pool}'"
+            : $"member {LbPoolMember.FormatEndpoint(Address, Port)} of pool '{Pool}'";
+
+        /// <summary>A target for a member just read: by its identity.</summary>
+        public static WaitTarget Of(LbPoolMember member, object? source = null) =>
+            new WaitTarget(member.Pool, member.Address, member.Port, source) { MemberId = member.MemberId.Length > 0 ? member.MemberId : null, Name = member.Name };
     }
 
     /// <summary>How the wait for one member ended: met, or an error (timeout or an unusable pool).</summary>
@@ -82,7 +93,10 @@ namespace LoadBalancerTools.Services
             _time = time;
         }
 
-        public static bool IsMet(LbPoolMember? member, LbWaitCondition condition)
+        public static bool IsMet(LbPoolMember? member, LbWaitCondition condition) => IsMet(member, condition, member?.ActiveConnections.HasValue == true);
+
+        /// <param name="counts">Whether the provider reports active connections; without them only the vendor's drain state tells.</param>
+        public static bool IsMet(LbPoolMember? member, LbWaitCondition condition, bool counts)
         {
             switch (condition)
             {
@@ -91,7 +105,10 @@ namespace LoadBalancerTools.Services
                 case LbWaitCondition.Healthy:
                     return member != null && member.Health == LbMemberHealth.Healthy;
                 default:
-                    return member != null && member.State != LbMemberState.Enabled && (member.ActiveConnections ?? 0) <= 0;
+                    // Without connection counts, the vendor's own state says when draining is over
+                    // (NetScaler: "going out of service" until its delay ends).
+                    return member != null && member.State != LbMemberState.Enabled
+                        && (counts ? (member.ActiveConnections ?? 0) <= 0 : member.State != LbMemberState.Draining);
             }
         }
 
@@ -101,12 +118,13 @@ namespace LoadBalancerTools.Services
         /// (a drain before removal is over when someone else removed it).
         /// </summary>
         public async Task<IReadOnlyList<WaitResult>> WaitAsync(LbConnection connection, IReadOnlyList<WaitTarget> targets, LbWaitCondition condition,
-            TimeSpan timeout, TimeSpan pollInterval, ILbLog log, CancellationToken ct, int progressId = 73, bool absentIsMet = false)
+            TimeSpan timeout, TimeSpan pollInterval, ILbLog log, CancellationToken ct, int progressId = 73, bool absentIsMet = false, string? activity = null)
         {
             var results = targets.Select(t => new WaitResult(t)).ToList();
             var pending = new List<WaitResult>(results);
             long start = _time.GetTimestamp();
-            string activity = targets.Count == 1
+            bool counts = connection.Supports(LbCapabilities.ActiveConnections);
+            activity ??= targets.Count == 1
                 ? $"Waiting for {targets[0].Description} to be {condition}"
                 : $"Waiting for {targets.Count} members to be {condition}";
             if (pollInterval <= TimeSpan.Zero) pollInterval = TimeSpan.FromSeconds(1);
@@ -144,9 +162,12 @@ namespace LoadBalancerTools.Services
                     }
                     foreach (var r in group)
                     {
-                        byKey.TryGetValue(DesiredMembers.Key(r.Target.Address, r.Target.Port), out var member);
+                        LbPoolMember? member;
+                        if (r.Target.MemberId != null) member = members.FirstOrDefault(m => m.HasId(r.Target.MemberId));
+                        else if (r.Target.Address.Length == 0) member = members.FirstOrDefault(m => string.Equals(m.Name, r.Target.Name, StringComparison.OrdinalIgnoreCase));
+                        else byKey.TryGetValue(DesiredMembers.Key(r.Target.Address, r.Target.Port), out member);
                         r.Member = member;
-                        if (IsMet(member, condition) || (absentIsMet && member == null))
+                        if (IsMet(member, condition, counts) || (absentIsMet && member == null))
                         {
                             r.Elapsed = _time.GetElapsedTime(start);
                             pending.Remove(r);
@@ -172,8 +193,14 @@ namespace LoadBalancerTools.Services
                     return results;
                 }
                 int percent = (int)Math.Min(99, 100 * elapsed.TotalMilliseconds / Math.Max(1, timeout.TotalMilliseconds));
-                log.Progress(progressId, activity, string.Format(CultureInfo.InvariantCulture, "{0} of {1} {2}; {3:0} of {4:0} s",
-                    targets.Count - pending.Count, targets.Count, condition, elapsed.TotalSeconds, timeout.TotalSeconds), percent);
+                // One member: what it shows now ("6 active connection(s)", "Draining"); several: how many are done.
+                string status = targets.Count == 1 && pending.Count == 1 && pending[0].Member is { } only
+                    ? string.Format(CultureInfo.InvariantCulture, "{0}; {1:0} of {2:0} s",
+                        counts && only.ActiveConnections.HasValue ? only.ActiveConnections.Value.ToString(CultureInfo.InvariantCulture) + " active connection(s)" : only.State.ToString(),
+                        elapsed.TotalSeconds, timeout.TotalSeconds)
+                    : string.Format(CultureInfo.InvariantCulture, "{0} of {1} {2}; {3:0} of {4:0} s",
+                        targets.Count - pending.Count, targets.Count, condition, elapsed.TotalSeconds, timeout.TotalSeconds);
+                log.Progress(progressId, activity, status, percent);
                 var remaining = timeout - elapsed;
                 await _time.Delay(remaining < pollInterval ? remaining : pollInterval, ct).ConfigureAwait(false);
             }

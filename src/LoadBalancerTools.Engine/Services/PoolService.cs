@@ -36,9 +36,8 @@ namespace LoadBalancerTools.Services
             _time = time;
         }
 
-        /// <summary>First wait between drain polls; it doubles up to <see cref="MaxPollInterval"/>.</summary>
-        public TimeSpan FirstPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
-        public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+        /// <summary>Wait between polls while a member drains.</summary>
+        public TimeSpan DrainPollInterval { get; set; } = TimeSpan.FromSeconds(1);
         /// <summary>How long an add whose outcome is unknown is given to land before it is sent again.</summary>
         public TimeSpan AmbiguousSettle { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -56,29 +55,88 @@ namespace LoadBalancerTools.Services
             return pools;
         }
 
-        public async Task<LbPoolMember?> FindMemberAsync(LbConnection connection, string pool, string address, int port, ILbLog log, CancellationToken ct)
+        /// <summary>The one member at this address and port; null when there is none, LbAmbiguousMember when there are several.</summary>
+        public async Task<LbPoolMember?> FindMemberAsync(LbConnection connection, string pool, string address, int port, ILbLog log, CancellationToken ct) =>
+            (await ResolveAsync(connection, pool, new LbMemberSelector { Address = address, Port = port }, log, ct).ConfigureAwait(false)).Member;
+
+        /// <summary>
+        /// The member a selector names: by the vendor's identity when it has one (a piped member object),
+        /// else by name and/or address and port. More than one match is refused with LbAmbiguousMember,
+        /// listing the candidates by name, so a change never reaches a look-alike.
+        /// </summary>
+        public async Task<MemberMatch> ResolveAsync(LbConnection connection, string pool, LbMemberSelector selector, ILbLog log, CancellationToken ct)
         {
             var members = await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false);
-            return members.FirstOrDefault(m => m.Matches(address, port));
+            return Resolve(pool, members, selector);
         }
 
-        /// <summary>Adds a member unless it is there already. A create whose response was lost is resolved by reading the pool again, never by sending it blind.</summary>
+        /// <summary>As <see cref="ResolveAsync"/>, on a pool already read.</summary>
+        public static MemberMatch Resolve(string pool, IReadOnlyList<LbPoolMember> members, LbMemberSelector selector)
+        {
+            List<LbPoolMember> matches = selector.MemberId is { Length: > 0 } id
+                ? members.Where(m => m.HasId(id)).ToList()
+                : members.Where(selector.Matches).ToList();
+            if (matches.Count > 1)
+            {
+                throw new LbException(LbErrorKind.InvalidInput, string.Format(CultureInfo.InvariantCulture,
+                    "{0} in pool '{1}' matches {2} members: {3}. Nothing was changed; name the one you mean with -Name, or pipe it from Get-LbPoolMember.",
+                    selector, pool, matches.Count, string.Join(", ", matches.Select(m => $"'{m.Name}' ({m.Endpoint}, id {m.MemberId})"))))
+                { ErrorId = ErrorIds.AmbiguousMember };
+            }
+            var member = matches.Count == 1 ? matches[0] : null;
+            int sameEndpoint = member == null ? 0 : members.Count(m => m.Matches(member.Address, member.Port));
+            return new MemberMatch(member, sameEndpoint);
+        }
+
+        /// <summary>Adds a member unless it is there already. A create whose outcome is unknown is resolved by reading the pool again, never by sending it blind.</summary>
         public async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddMemberAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
         {
-            var existing = await FindMemberAsync(connection, pool, spec.Address, spec.Port, log, ct).ConfigureAwait(false);
-            if (existing != null)
+            using (var handle = await MemberLock.AcquireAsync(connection, pool, spec.Address, spec.Port, ct).ConfigureAwait(false))
             {
-                log.Verbose($"{spec.Endpoint} is already a member of {pool}; nothing to add.");
-                return (existing, ChangeOutcome.Unchanged);
+                var existing = Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+                if (existing != null)
+                {
+                    log.Verbose($"{existing} is already a member of {pool}; nothing to add.");
+                    return (existing, ChangeOutcome.Unchanged);
+                }
+                var result = await AddLockedAsync(connection, pool, spec, log, ct).ConfigureAwait(false);
+                handle.MarkChanged();
+                return result;
             }
-            return await AddAbsentMemberAsync(connection, pool, spec, log, ct).ConfigureAwait(false);
         }
 
         /// <summary>
         /// Adds a member the caller has just seen missing (from its own read of the pool), without reading
-        /// again first; AlreadyExists and ambiguous failures are still resolved by reading the pool.
+        /// again first; AlreadyExists and unknown outcomes are still resolved by reading the pool.
         /// </summary>
-        public async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddAbsentMemberAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
+        /// <param name="readSnapshot">
+        /// <see cref="MemberLock.Snapshot"/> taken before the caller's read: when another writer in this process
+        /// added or removed the member since, the pool is read again first. Null trusts the caller's read.
+        /// </param>
+        public async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddAbsentMemberAsync(LbConnection connection, string pool, LbMemberSpec spec, long? readSnapshot, ILbLog log, CancellationToken ct)
+        {
+            using (var handle = await MemberLock.AcquireAsync(connection, pool, spec.Address, spec.Port, ct).ConfigureAwait(false))
+            {
+                if (handle.ChangedSince(readSnapshot))
+                {
+                    var existing = Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+                    if (existing != null)
+                    {
+                        log.Verbose($"{existing} was added meanwhile; nothing to add.");
+                        return (existing, ChangeOutcome.Unchanged);
+                    }
+                }
+                var result = await AddLockedAsync(connection, pool, spec, log, ct).ConfigureAwait(false);
+                handle.MarkChanged();
+                return result;
+            }
+        }
+
+        /// <summary>The member the spec asks for, if the pool holds it (duplicates allowed: any copy counts).</summary>
+        public async Task<LbPoolMember?> FindExistingAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct) =>
+            Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+
+        private async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddLockedAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
         {
             const int attempts = 3;
             for (int attempt = 1; ; attempt++)
@@ -92,34 +150,71 @@ namespace LoadBalancerTools.Services
                 catch (LbException ex) when (ex.Kind == LbErrorKind.AlreadyExists)
                 {
                     // Someone else added it between our read and our write: the goal is met.
-                    var now = await FindMemberAsync(connection, pool, spec.Address, spec.Port, log, ct).ConfigureAwait(false);
+                    var now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
                     if (now == null) throw;
-                    log.Verbose($"{spec.Endpoint} already exists in {pool}; nothing to add.");
+                    log.Verbose($"{now} already exists in {pool}; nothing to add.");
                     return (now, ChangeOutcome.Unchanged);
                 }
-                catch (LbException ex) when (ex.Ambiguous)
+                catch (LbException ex) when (ex.MayHaveBeenApplied)
                 {
                     log.Verbose($"The add of {spec.Endpoint} to {pool} may or may not have been applied ({ex.Message}); reading the pool before deciding.");
-                    var now = await FindMemberAsync(connection, pool, spec.Address, spec.Port, log, ct).ConfigureAwait(false);
+                    var now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
                     if (now != null)
                     {
-                        log.Verbose($"{spec.Endpoint} is in {pool}: the add was applied.");
+                        log.Verbose($"{now} is in {pool}: the add was applied.");
                         return (now, ChangeOutcome.Changed);
                     }
-                    if (attempt >= attempts) throw;
                     // A request cut off by our timeout may still be working its way through the server:
                     // give it a moment and look once more, so a late landing is not doubled by a resend.
                     await _time.Delay(AmbiguousSettle, ct).ConfigureAwait(false);
-                    now = await FindMemberAsync(connection, pool, spec.Address, spec.Port, log, ct).ConfigureAwait(false);
+                    now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
                     if (now != null)
                     {
-                        log.Verbose($"{spec.Endpoint} is in {pool}: the add was applied late.");
+                        log.Verbose($"{now} is in {pool}: the add was applied late.");
                         return (now, ChangeOutcome.Changed);
+                    }
+                    if (attempt >= attempts)
+                    {
+                        throw new LbException(ex.Kind, $"The add of {spec.Endpoint} to {pool} was not applied after {attempts} attempts; the last failure: {ex.Message}",
+                            ex.VendorCode, ex.StatusCode, ex) { ErrorId = ex.ErrorId };
                     }
                     log.Verbose($"{spec.Endpoint} is not in {pool}: sending the add again (attempt {attempt + 1} of {attempts}).");
                 }
             }
         }
+
+        /// <summary>The member the spec asks for, as the pool holds it now: by name where the vendor names members and a name was given, else by address and port.</summary>
+        private static LbPoolMember? Existing(LbConnection connection, IReadOnlyList<LbPoolMember> members, LbMemberSpec spec)
+        {
+            if (spec.Name == null || !connection.Supports(LbCapabilities.MemberNames)) return members.FirstOrDefault(m => m.Matches(spec.Address, spec.Port));
+            var named = members.FirstOrDefault(m => string.Equals(m.Name, spec.Name, StringComparison.Ordinal));
+            if (named != null && !named.Matches(spec.Address, spec.Port))
+            {
+                throw new LbException(LbErrorKind.AlreadyExists,
+                    $"Pool '{named.Pool}' already has a member named '{spec.Name}', at {named.Endpoint}, not {spec.Endpoint}. Choose another -Name, or change that member with Set-LbPoolMember.")
+                { ErrorId = ErrorIds.AlreadyExists };
+            }
+            return named;
+        }
+
+        /// <summary>Reads the pool to learn a write's outcome; when that read fails too, the outcome is unknown and the error says so, naming the member.</summary>
+        private async Task<LbPoolMember?> ReadForOutcomeAsync(LbConnection connection, string pool, LbMemberSpec spec, string what, LbException cause, ILbLog log, CancellationToken ct)
+        {
+            try
+            {
+                return Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+            }
+            catch (LbException readFailure)
+            {
+                throw OutcomeUnknown($"the {what} of member {spec.Name ?? spec.Endpoint} ({spec.Endpoint}) to pool '{pool}'", cause, readFailure);
+            }
+        }
+
+        private static LbException OutcomeUnknown(string what, LbException cause, LbException readFailure) =>
+            new LbException(LbErrorKind.Transient,
+                $"The outcome of {what} is unknown: the request failed ({cause.Message}) and the pool could not be read to check ({readFailure.Message}). " +
+                "Run the same command again when the API answers: it reads the pool first and never applies anything twice.",
+                cause.VendorCode, cause.StatusCode, cause) { ErrorId = ErrorIds.OutcomeUnknown, Ambiguous = true };
 
         /// <summary>Changes state and weight; what is already as asked is not sent again.</summary>
         public async Task<(LbPoolMember Member, ChangeOutcome Outcome)> SetMemberAsync(LbConnection connection, LbPoolMember current, LbMemberUpdate update, ILbLog log, CancellationToken ct)
@@ -143,118 +238,89 @@ namespace LoadBalancerTools.Services
         /// traffic and waits until the member has no active connections, up to the timeout; on timeout the
         /// member is left draining (not removed) and the error says so.
         /// </summary>
-        public async Task<ChangeOutcome> RemoveMemberAsync(LbConnection connection, string pool, string address, int port, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
+        public async Task<ChangeOutcome> RemoveMemberAsync(LbConnection connection, string pool, LbMemberSelector selector, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
         {
-            var member = await FindMemberAsync(connection, pool, address, port, log, ct).ConfigureAwait(false);
+            var member = (await ResolveAsync(connection, pool, selector, log, ct).ConfigureAwait(false)).Member;
             if (member == null)
             {
-                log.Verbose($"{LbPoolMember.FormatEndpoint(address, port)} is not a member of {pool}; nothing to remove.");
+                log.Verbose($"{selector} is not a member of {pool}; nothing to remove.");
                 return ChangeOutcome.Unchanged;
             }
             return await RemoveMemberAsync(connection, member, drain, drainTimeout, log, ct).ConfigureAwait(false);
         }
 
-        /// <summary>As above, for a member the caller has just read: no read before acting.</summary>
+        /// <summary>As above, by address and port (LbAmbiguousMember when several members share them).</summary>
+        public Task<ChangeOutcome> RemoveMemberAsync(LbConnection connection, string pool, string address, int port, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct) =>
+            RemoveMemberAsync(connection, pool, new LbMemberSelector { Address = address, Port = port }, drain, drainTimeout, log, ct);
+
+        /// <summary>As above, for a member the caller has just read: no read before acting. Acts on the member's identity only.</summary>
         public async Task<ChangeOutcome> RemoveMemberAsync(LbConnection connection, LbPoolMember member, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
         {
-            if (drain)
+            using (var handle = await MemberLock.AcquireAsync(connection, member.Pool, member.Address, member.Port, ct).ConfigureAwait(false))
             {
-                var drained = await DrainAsync(connection, member, drainTimeout, log, ct).ConfigureAwait(false);
-                if (drained == null) return ChangeOutcome.Changed;
-                member = drained;
+                var outcome = await RemoveLockedAsync(connection, member, drain, drainTimeout, log, ct).ConfigureAwait(false);
+                if (outcome == ChangeOutcome.Changed) handle.MarkChanged();
+                return outcome;
             }
-            try
-            {
-                await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
-            }
-            catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
-            {
-                log.Verbose($"{member} disappeared before the remove; nothing to remove.");
-                return ChangeOutcome.Unchanged;
-            }
-            catch (LbException ex) when (ex.Ambiguous)
-            {
-                // A delete is safe to check: if the member is gone, the delete was applied.
-                var after = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
-                if (after != null) throw;
-            }
-            return ChangeOutcome.Changed;
         }
 
-        /// <summary>Puts the member in drain (or disable, where drain is missing) and waits for its connections to reach zero; where the load balancer drains on removal, removes it and waits until it is gone. Returns the member as last read, or null if it vanished.</summary>
-        public async Task<LbPoolMember?> DrainAsync(LbConnection connection, LbPoolMember member, TimeSpan timeout, ILbLog log, CancellationToken ct)
+        private async Task<ChangeOutcome> RemoveLockedAsync(LbConnection connection, LbPoolMember member, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
         {
-            bool drainsOnRemove = connection.Supports(LbCapabilities.DrainOnRemove);
-            var state = connection.Supports(LbCapabilities.Drain) ? LbMemberState.Draining
-                : connection.Supports(LbCapabilities.Disable) ? LbMemberState.Disabled
-                : (LbMemberState?)null;
-            if (drainsOnRemove)
             {
-                // The load balancer drains what it removes (ELBv2): remove now, then wait until it is gone.
-                if (member.State != LbMemberState.Draining) await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
-                log.Verbose($"{member} removed; waiting while {connection.Provider} drains it.");
-            }
-            else if (state == null)
-            {
-                log.Verbose($"{connection.Provider} cannot drain a member; {member} is removed directly.");
-                return member;
-            }
-            else if (member.State != state && member.State != LbMemberState.ForcedOffline)
-            {
-                (member, _) = await SetMemberAsync(connection, member, new LbMemberUpdate { State = state, DrainTimeoutSec = (int)timeout.TotalSeconds }, log, ct).ConfigureAwait(false);
-                log.Verbose($"{member} set to {state}; waiting for its connections to finish.");
-            }
-            // Without connection counts, the vendor's own state tells when draining is over (NetScaler:
-            // "going out of service" until then); a plain disable has nothing to wait for.
-            bool counts = connection.Supports(LbCapabilities.ActiveConnections);
-            if (!drainsOnRemove && !counts && state != LbMemberState.Draining) return member;
-
-            long start = _time.GetTimestamp();
-            var wait = FirstPollInterval;
-            const int progressId = 41;
-            string activity = $"Draining {member}";
-            while (true)
-            {
-                var now = await FindMemberAsync(connection, member.Pool, member.Address, member.Port, log, ct).ConfigureAwait(false);
-                if (now == null)
+                if (drain)
                 {
-                    log.Progress(progressId, activity, "gone", 100, completed: true);
-                    log.Verbose($"{member} left the pool after {_time.GetElapsedTime(start).TotalSeconds:0.#} s.");
-                    return null;
+                    var drained = await Drainer.DrainOneAsync(connection, member, drainTimeout, log, ct).ConfigureAwait(false);
+                    if (drained == null) return ChangeOutcome.Changed;
+                    member = drained;
                 }
-                long active = now.ActiveConnections ?? 0;
-                // Where removal drains, only the member's disappearance ends the wait.
-                bool drained = !drainsOnRemove && (counts ? active <= 0 : now.State != LbMemberState.Draining);
-                string still = drainsOnRemove ? now.State.ToString() : counts ? $"{active} active connection(s)" : "still draining";
-                var elapsed = _time.GetElapsedTime(start);
-                if (drained)
+                const int attempts = 3;
+                for (int attempt = 1; ; attempt++)
                 {
-                    log.Progress(progressId, activity, "drained", 100, completed: true);
-                    log.Verbose(counts
-                        ? $"{now} has no active connections after {elapsed.TotalSeconds:0.#} s."
-                        : $"{now} finished draining after {elapsed.TotalSeconds:0.#} s.");
-                    return now;
-                }
-                if (elapsed >= timeout)
-                {
-                    log.Progress(progressId, activity, "timed out", 100, completed: true);
-                    if (drainsOnRemove)
+                    try
                     {
-                        throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                            "{0} is still {1} after the drain timeout of {2:0.#} s. It was removed: the load balancer drops it when its own drain ends. Run again with a longer -DrainTimeoutSec to wait for that.",
-                            now, now.State, timeout.TotalSeconds)) { ErrorId = ErrorIds.DrainTimeout };
+                        await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                        return ChangeOutcome.Changed;
                     }
-                    throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                        "{0} is {1} after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec, or remove it without -Drain.",
-                        now, still, timeout.TotalSeconds, now.State)) { ErrorId = ErrorIds.DrainTimeout };
+                    catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
+                    {
+                        if (attempt > 1) return ChangeOutcome.Changed; // our earlier, unanswered delete took it
+                        log.Verbose($"{member} disappeared before the remove; nothing to remove.");
+                        return ChangeOutcome.Unchanged;
+                    }
+                    catch (LbException ex) when (ex.MayHaveBeenApplied)
+                    {
+                        // A delete is checked, not repeated blind: gone means applied.
+                        log.Verbose($"The remove of {member} may or may not have been applied ({ex.Message}); reading the pool before deciding.");
+                        LbPoolMember? after;
+                        try
+                        {
+                            var members = await GetMembersAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
+                            after = members.FirstOrDefault(m => m.IsSameMember(member));
+                        }
+                        catch (LbException readFailure)
+                        {
+                            throw OutcomeUnknown($"the remove of member {member}", ex, readFailure);
+                        }
+                        if (after == null)
+                        {
+                            log.Verbose($"{member} is gone: the remove was applied.");
+                            return ChangeOutcome.Changed;
+                        }
+                        if (attempt >= attempts)
+                        {
+                            throw new LbException(ex.Kind, $"{member} is still in the pool after {attempts} remove attempts; the last failure: {ex.Message}",
+                                ex.VendorCode, ex.StatusCode, ex) { ErrorId = ex.ErrorId };
+                        }
+                        log.Verbose($"{member} is still in the pool: sending the remove again (attempt {attempt + 1} of {attempts}).");
+                        member = after;
+                    }
                 }
-                int percent = (int)Math.Min(99, 100 * elapsed.TotalMilliseconds / Math.Max(1, timeout.TotalMilliseconds));
-                log.Progress(progressId, activity, $"{still}, {elapsed.TotalSeconds:0} of {timeout.TotalSeconds:0} s", percent);
-                var remaining = timeout - elapsed;
-                await _time.Delay(remaining < wait ? remaining : wait, ct).ConfigureAwait(false);
-                wait = TimeSpan.FromTicks(Math.Min(MaxPollInterval.Ticks, wait.Ticks * 2));
             }
         }
+
+        /// <summary>The one drain path: the state to drain to, the wait and its messages (see <see cref="DrainService"/>).</summary>
+        public DrainService Drainer => _drainer ??= new DrainService(this, _time);
+        private DrainService? _drainer;
 
         /// <summary>NotSupported, naming the provider, before anything is sent.</summary>
         public static void RequireCapabilities(LbConnection connection, LbMemberUpdate update)

@@ -23,6 +23,8 @@ namespace LoadBalancerTools.Services
         public int ThrottleLimit { get; set; } = 4;
         /// <summary>Check each add against a fresh read first: for plans confirmed at a prompt, which may be stale by now.</summary>
         public bool RecheckBeforeAdd { get; set; }
+        /// <summary><see cref="MemberLock.Snapshot"/> taken before the plan's read: adds of members another writer in this process changed since are checked again.</summary>
+        public long? ReadSnapshot { get; set; }
     }
 
     /// <summary>The changes that take a pool from what it is to what is desired.</summary>
@@ -76,7 +78,6 @@ namespace LoadBalancerTools.Services
         internal const int DrainProgressId = 72;
 
         private readonly PoolService _pools;
-        private readonly MemberWaitService _waiter;
 
         /// <summary>On the system clock. (Cmdlets use this one: the cmdlet assembly must not name TimeProvider, which lives in the isolated context.)</summary>
         public SyncService()
@@ -87,7 +88,6 @@ namespace LoadBalancerTools.Services
         public SyncService(TimeProvider time)
         {
             _pools = new PoolService(time);
-            _waiter = new MemberWaitService(_pools, time);
         }
 
         public Task<IReadOnlyList<LbPoolMember>> ReadAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct) =>
@@ -135,7 +135,8 @@ namespace LoadBalancerTools.Services
                     });
                     continue;
                 }
-                var m = copies[0];
+                // Of several copies, the one that serves stays: enabled and healthy first, then in the order read.
+                var m = copies.OrderBy(Serving).First();
                 bool stateDiffers = d.State.HasValue && d.State != m.State;
                 bool weightDiffers = d.Weight.HasValue && d.Weight != m.Weight;
                 if (stateDiffers || weightDiffers)
@@ -148,19 +149,24 @@ namespace LoadBalancerTools.Services
                         WeightBefore = m.Weight,
                         WeightAfter = weightDiffers ? d.Weight : null,
                         Current = m,
+                        MemberId = m.MemberId,
                     });
                 }
                 if (copies.Count > 1)
                 {
-                    if (prune)
+                    // Duplicates are drift: each copy takes real traffic. The kept copy carries on serving, so the
+                    // extra ones go without a drain; without -Prune they are reported and left alone.
+                    foreach (var extra in copies.Where(c => !ReferenceEquals(c, m)))
                     {
-                        // Extra copies of a kept member: the kept copy carries on serving, so these go without a drain.
-                        foreach (var extra in copies.Skip(1)) changes.Add(RemoveChange(pool, extra, drain: false));
+                        var change = RemoveChange(pool, extra, drain: false, LbChangeAction.RemoveDuplicate);
+                        if (!prune)
+                        {
+                            change.Status = LbChangeStatus.Skipped;
+                            change.Error = $"{m.Endpoint} appears {copies.Count} times in pool '{pool}'; use -Prune to remove the extra copies.";
+                        }
+                        changes.Add(change);
                     }
-                    else
-                    {
-                        notes.Add($"{m.Endpoint} appears {copies.Count} times in pool '{pool}'; use -Prune to remove the extra copies.");
-                    }
+                    if (!prune) notes.Add($"{m.Endpoint} appears {copies.Count} times in pool '{pool}'; use -Prune to remove the extra copies.");
                 }
             }
 
@@ -188,8 +194,8 @@ namespace LoadBalancerTools.Services
         /// </summary>
         public async Task ApplyAsync(LbConnection connection, string pool, IReadOnlyList<LbChange> changes, SyncOptions options, ILbLog log, CancellationToken ct)
         {
-            var first = changes.Where(c => c.Status == LbChangeStatus.Planned && c.Action != LbChangeAction.Remove).ToList();
-            var removals = changes.Where(c => c.Status == LbChangeStatus.Planned && c.Action == LbChangeAction.Remove).ToList();
+            var first = changes.Where(c => c.Status == LbChangeStatus.Planned && !c.IsRemoval).ToList();
+            var removals = changes.Where(c => c.Status == LbChangeStatus.Planned && c.IsRemoval).ToList();
             int total = first.Count + removals.Count;
             if (total == 0) return;
 
@@ -275,7 +281,7 @@ namespace LoadBalancerTools.Services
             if (prune)
             {
                 var wanted = new HashSet<string>(desired.Select(d => d.Key), StringComparer.Ordinal);
-                var removed = new HashSet<string>(changes.Where(c => c.Action == LbChangeAction.Remove && c.Status == LbChangeStatus.Applied)
+                var removed = new HashSet<string>(changes.Where(c => c.IsRemoval && c.Status == LbChangeStatus.Applied)
                     .Select(c => DesiredMembers.Key(c.Address, c.Port)), StringComparer.Ordinal);
                 foreach (var kv in byKey.Where(kv => !wanted.Contains(kv.Key) && !excluded.Contains(kv.Key)))
                 {
@@ -342,7 +348,7 @@ namespace LoadBalancerTools.Services
                     // The plan's read decided the member is missing; only a conflict or a lost response reads again.
                     var (member, outcome) = options.RecheckBeforeAdd
                         ? await _pools.AddMemberAsync(connection, c.Pool, c.Spec!, log, ct).ConfigureAwait(false)
-                        : await _pools.AddAbsentMemberAsync(connection, c.Pool, c.Spec!, log, ct).ConfigureAwait(false);
+                        : await _pools.AddAbsentMemberAsync(connection, c.Pool, c.Spec!, options.ReadSnapshot, log, ct).ConfigureAwait(false);
                     c.Name = member.Name;
                     log.Verbose(outcome == ChangeOutcome.Changed ? $"Added {member}." : $"{member} was added meanwhile by someone else.");
                 }
@@ -365,73 +371,26 @@ namespace LoadBalancerTools.Services
             }
         }
 
-        /// <summary>Drains every member to remove (one shared poll of the pool, not one per member), then removes the drained ones.</summary>
+        /// <summary>
+        /// Drains every member to remove through the one drain path (one shared poll of the pool, not one per
+        /// member), then removes the drained ones by their identity.
+        /// </summary>
         private async Task RemoveAllAsync(LbConnection connection, List<LbChange> removals, SyncOptions options, int limit, BulkProgress progress, ILbLog log, CancellationToken ct)
         {
             if (removals.Count == 0) return;
             var latest = removals.ToDictionary(c => c, c => (LbPoolMember?)c.Current);
-            var drainState = connection.Supports(LbCapabilities.Drain) ? LbMemberState.Draining
-                : connection.Supports(LbCapabilities.Disable) ? LbMemberState.Disabled
-                : (LbMemberState?)null;
-            var toDrain = options.DrainTimeout > TimeSpan.Zero && drainState != null
-                ? removals.Where(c => c.DrainFirst).ToList()
-                : new List<LbChange>();
-            bool drainsOnRemove = connection.Supports(LbCapabilities.DrainOnRemove);
-            if (drainsOnRemove)
-            {
-                // The load balancer drains what it removes (ELBv2): remove now, then wait until the members are gone.
-                toDrain.Clear();
-            }
-            else if (drainState == null && options.DrainTimeout > TimeSpan.Zero)
-            {
-                log.Verbose($"{connection.Provider} cannot drain a member; members are removed directly.");
-            }
-
+            var toDrain = options.DrainTimeout > TimeSpan.Zero ? removals.Where(c => c.DrainFirst).ToList() : new List<LbChange>();
             if (toDrain.Count > 0)
             {
-                await BulkRunner.ForEachAsync(toDrain, limit, async (c, token) =>
+                var outcomes = await _pools.Drainer.DrainAsync(connection, toDrain.Select(c => c.Current!).ToList(), options.DrainTimeout, options.DrainPollInterval,
+                    log, ct, DrainProgressId).ConfigureAwait(false);
+                for (int i = 0; i < toDrain.Count; i++)
                 {
-                    var member = c.Current!;
-                    if (member.State != LbMemberState.Enabled) return; // out of rotation already
-                    try
-                    {
-                        var update = new LbMemberUpdate { State = drainState, DrainTimeoutSec = (int)options.DrainTimeout.TotalSeconds };
-                        (member, _) = await _pools.SetMemberAsync(connection, member, update, log, token).ConfigureAwait(false);
-                        lock (latest) latest[c] = member;
-                    }
-                    catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
-                    {
-                        lock (latest) latest[c] = null;
-                    }
-                    catch (LbException ex)
-                    {
-                        c.Fail(ex);
-                        progress.Step();
-                    }
-                }, null, ct).ConfigureAwait(false);
-
-                var waiting = toDrain.Where(c => c.Status == LbChangeStatus.Planned && latest[c] != null).ToList();
-                if (waiting.Count > 0 && connection.Supports(LbCapabilities.ActiveConnections))
-                {
-                    log.Verbose($"Waiting up to {options.DrainTimeout.TotalSeconds:0} s for {waiting.Count} member(s) of pool '{waiting[0].Pool}' to drain.");
-                    var targets = waiting.Select(c => new WaitTarget(c.Pool, c.Address, c.Port, c)).ToList();
-                    var results = await _waiter.WaitAsync(connection, targets, LbWaitCondition.Drained, options.DrainTimeout, options.DrainPollInterval, log, ct,
-                        DrainProgressId, absentIsMet: true).ConfigureAwait(false);
-                    foreach (var r in results)
-                    {
-                        var c = (LbChange)r.Target.Source!;
-                        latest[c] = r.Member;
-                        if (r.Met) continue;
-                        var error = r.Error!;
-                        if (error.ErrorId == ErrorIds.WaitTimeout && r.Member != null)
-                        {
-                            error = new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                                "{0} still has {1} active connection(s) after the drain timeout of {2:0.#} s; it was left {3} and not removed. Run again with a longer -DrainTimeoutSec.",
-                                r.Member, r.Member.ActiveConnections ?? 0, options.DrainTimeout.TotalSeconds, r.Member.State)) { ErrorId = ErrorIds.DrainTimeout };
-                        }
-                        c.Fail(error);
-                        progress.Step();
-                    }
+                    var c = toDrain[i];
+                    latest[c] = outcomes[i].Member;
+                    if (outcomes[i].Error == null) continue;
+                    c.Fail(outcomes[i].Error!);
+                    progress.Step();
                 }
             }
 
@@ -443,11 +402,13 @@ namespace LoadBalancerTools.Services
                     var member = latest[c];
                     if (member == null)
                     {
-                        log.Verbose($"{c.Pool}/{c.Endpoint} was removed meanwhile by someone else.");
+                        log.Verbose(c.DrainFirst && connection.Supports(LbCapabilities.DrainOnRemove) && options.DrainTimeout > TimeSpan.Zero
+                            ? $"Removed {c.Current}; the load balancer finished draining it."
+                            : $"{c.Current} was removed meanwhile by someone else.");
                     }
                     else
                     {
-                        var outcome = await _pools.RemoveMemberAsync(connection, member, drain: false, TimeSpan.Zero, log, token).ConfigureAwait(false);
+                        var outcome = await _pools.RemoveMemberAsync(connection, member, false, TimeSpan.Zero, log, token).ConfigureAwait(false);
                         log.Verbose(outcome == ChangeOutcome.Changed ? $"Removed {member}." : $"{member} was removed meanwhile by someone else.");
                     }
                     c.Status = LbChangeStatus.Applied;
@@ -460,34 +421,18 @@ namespace LoadBalancerTools.Services
                 {
                     c.Fail(new LbException(LbErrorKind.Transient, $"{c} failed unexpectedly: {ex.Message}", inner: ex));
                 }
-            }, drainsOnRemove && options.DrainTimeout > TimeSpan.Zero ? null : progress, ct).ConfigureAwait(false);
-
-            if (drainsOnRemove && options.DrainTimeout > TimeSpan.Zero)
-            {
-                var removed = ready.Where(c => c.Status == LbChangeStatus.Applied && latest[c] != null).ToList();
-                var targets = removed.Select(c => new WaitTarget(c.Pool, c.Address, c.Port, c)).ToList();
-                var results = targets.Count == 0 ? new List<WaitResult>()
-                    : await _waiter.WaitAsync(connection, targets, LbWaitCondition.Absent, options.DrainTimeout, options.DrainPollInterval, log, ct, DrainProgressId).ConfigureAwait(false);
-                foreach (var r in results.Where(r => !r.Met))
-                {
-                    var c = (LbChange)r.Target.Source!;
-                    var error = r.Error!;
-                    if (error.ErrorId == ErrorIds.WaitTimeout && r.Member != null)
-                    {
-                        error = new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                            "{0} is still {1} after the drain timeout of {2:0.#} s. It was removed: the load balancer drops it when its own drain ends. Run again with a longer -DrainTimeoutSec to wait for that.",
-                            r.Member, r.Member.State, options.DrainTimeout.TotalSeconds)) { ErrorId = ErrorIds.DrainTimeout };
-                    }
-                    c.Fail(error);
-                }
-                foreach (var c in ready) progress.Step();
-            }
+            }, progress, ct).ConfigureAwait(false);
         }
 
-        private static LbChange RemoveChange(string pool, LbPoolMember m, bool drain) =>
-            new LbChange(LbChangeAction.Remove, pool, m.Address, m.Port)
+        /// <summary>Lower serves better: enabled and healthy copies first.</summary>
+        private static int Serving(LbPoolMember m) =>
+            (m.State == LbMemberState.Enabled ? 0 : 2) + (m.Health == LbMemberHealth.Healthy ? 0 : m.Health == LbMemberHealth.Unhealthy ? 1 : 0);
+
+        private static LbChange RemoveChange(string pool, LbPoolMember m, bool drain, LbChangeAction action = LbChangeAction.Remove) =>
+            new LbChange(action, pool, m.Address, m.Port)
             {
                 Name = m.Name,
+                MemberId = m.MemberId,
                 StateBefore = m.State,
                 WeightBefore = m.Weight,
                 Current = m,

@@ -58,10 +58,11 @@ namespace LoadBalancerTools.Commands
 
             try
             {
-                var existing = Run(ct => Pools.FindMemberAsync(connection, Pool, address, Port, Log, ct));
+                long snapshot = MemberLock.Snapshot();
+                var existing = Run(ct => Pools.FindExistingAsync(connection, Pool, spec, Log, ct));
                 if (existing != null)
                 {
-                    WriteVerbose($"{spec.Endpoint} is already a member of pool '{Pool}'; nothing to add.");
+                    WriteVerbose($"{existing.Display} is already a member of pool '{Pool}'; nothing to add.");
                     if (PassThru) WriteObject(existing);
                     return;
                 }
@@ -71,7 +72,7 @@ namespace LoadBalancerTools.Commands
                 bool recheck = MayPrompt(ConfirmImpact.Medium);
                 var (member, outcome) = Run(ct => recheck
                     ? Pools.AddMemberAsync(connection, Pool, spec, Log, ct)
-                    : Pools.AddAbsentMemberAsync(connection, Pool, spec, Log, ct));
+                    : Pools.AddAbsentMemberAsync(connection, Pool, spec, snapshot, Log, ct));
                 if (outcome == ChangeOutcome.Changed) WriteVerbose($"Added {member}.");
                 if (PassThru) WriteObject(member);
             }

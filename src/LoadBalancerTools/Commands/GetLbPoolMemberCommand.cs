@@ -27,6 +27,11 @@ namespace LoadBalancerTools.Commands
         [ValidateRange(1, 65535)]
         public int? Port { get; set; }
 
+        /// <summary>Member name or wildcard (HAProxy server, F5 member, NetScaler server, NGINX peer 'address:port').</summary>
+        [Parameter]
+        [SupportsWildcards]
+        public string? Name { get; set; }
+
         protected override void ProcessRecord()
         {
             var connection = ResolveConnection();
@@ -37,13 +42,15 @@ namespace LoadBalancerTools.Commands
                 catch (LbException ex) { WriteLbError(ex, Address); return; }
             }
 
+            var name = Name == null ? null : WildcardPattern.Get(Name, WildcardOptions.IgnoreCase);
             foreach (string pool in ResolvePools(connection))
             {
                 try
                 {
                     var members = Run(ct => Pools.GetMembersAsync(connection, pool, Log, ct));
                     WriteObject(members.Where(m => (address == null || string.Equals(m.Address, address, System.StringComparison.OrdinalIgnoreCase))
-                                                   && (Port == null || m.Port == Port)), enumerateCollection: true);
+                                                   && (Port == null || m.Port == Port)
+                                                   && (name == null || name.IsMatch(m.Name))), enumerateCollection: true);
                 }
                 catch (LbException ex)
                 {

@@ -13,7 +13,7 @@ namespace LoadBalancerTools.Commands
     /// async engine work off the pipeline thread, and writes whatever that work reports back on the
     /// pipeline thread, the only thread PowerShell lets write.
     /// </summary>
-    public abstract class LbCmdlet : PSCmdlet, ILbLog
+    public abstract class LbCmdlet : PSCmdlet, ILbLog, IDisposable
     {
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private BlockingCollection<Action>? _pending;
@@ -26,9 +26,14 @@ namespace LoadBalancerTools.Commands
             _pipelineThread = Environment.CurrentManagedThreadId;
         }
 
-        protected override void StopProcessing() => _stop.Cancel();
+        protected override void StopProcessing() => Cancel();
 
-        /// <summary>Runs async work and pumps its messages until it finishes; rethrows its exception.</summary>
+        /// <summary>
+        /// Runs async work and pumps its messages until it finishes; rethrows its exception. When writing a
+        /// message throws (-WarningAction Stop, an Inquire answered Halt, Ctrl+C while writing), the work is
+        /// cancelled and awaited before the exception goes on: nothing changes the load balancer after the
+        /// prompt is back.
+        /// </summary>
         protected T Run<T>(Func<CancellationToken, Task<T>> work)
         {
             _pipelineThread = Environment.CurrentManagedThreadId;
@@ -43,6 +48,13 @@ namespace LoadBalancerTools.Commands
             {
                 foreach (var write in pending.GetConsumingEnumerable()) write();
             }
+            catch
+            {
+                Cancel();
+                try { task.Wait(); }
+                catch (AggregateException) { /* the stop is what the caller hears about, not the work's reaction to it */ }
+                throw;
+            }
             finally
             {
                 _pending = null;
@@ -51,11 +63,21 @@ namespace LoadBalancerTools.Commands
             {
                 return task.GetAwaiter().GetResult();
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException ex) when (_stop.IsCancellationRequested)
             {
-                throw new PipelineStoppedException();
+                // A stop that interrupted a change says what it left behind (a drain names the member's state).
+                throw ex.Message.StartsWith("Stopped", StringComparison.Ordinal) ? new PipelineStoppedException(ex.Message) : new PipelineStoppedException();
             }
         }
+
+        private void Cancel()
+        {
+            try { _stop.Cancel(); }
+            catch (ObjectDisposedException) { /* the cmdlet is finished already */ }
+        }
+
+        /// <summary>PowerShell disposes a cmdlet after its pipeline ends.</summary>
+        public void Dispose() => _stop.Dispose();
 
         protected void Run(Func<CancellationToken, Task> work) =>
             Run<bool>(async ct => { await work(ct).ConfigureAwait(false); return true; });

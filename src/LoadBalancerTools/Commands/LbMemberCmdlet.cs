@@ -1,22 +1,26 @@
 using System.Management.Automation;
 using LoadBalancerTools.Completers;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Commands
 {
     /// <summary>
-    /// A cmdlet that acts on one existing member per record: either a piped LbPoolMember
-    /// (-InputObject) or -Pool/-Address/-Port, which bind by property name from CSV rows and objects.
+    /// A cmdlet that acts on one existing member per record: a piped LbPoolMember (-InputObject, acted on by
+    /// its vendor identity), -Pool/-Address/-Port (which bind by property name from CSV rows and objects;
+    /// -Name narrows them), or -Pool/-Name.
     /// </summary>
     public abstract class LbMemberCmdlet : LbConnectedCmdlet
     {
         protected const string ByObject = "ByObject";
         protected const string ByAddress = "ByAddress";
+        protected const string ByName = "ByName";
 
         [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
         public LbPoolMember? InputObject { get; set; }
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ByAddress)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ByName)]
         [ArgumentCompleter(typeof(PoolNameCompleter))]
         public string Pool { get; set; } = "";
 
@@ -28,19 +32,35 @@ namespace LoadBalancerTools.Commands
         [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true, ParameterSetName = ByAddress)]
         public int Port { get; set; }
 
+        /// <summary>The member's name (HAProxy server, F5 member, NetScaler server...): picks one of several members at one address.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ByAddress)]
+        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
         /// <summary>The member this record names, validated; null after writing an error for bad input.</summary>
-        protected (LbConnection Connection, string Pool, string Address, int Port)? ResolveTarget()
+        protected (LbConnection Connection, string Pool, LbMemberSelector Selector)? ResolveTarget()
         {
             if (InputObject != null && Connection == null) Connection = InputObject.Connection;
             var connection = ResolveConnection();
-            string pool = InputObject?.Pool ?? Pool;
-            string address = InputObject?.Address ?? Address;
-            int port = InputObject?.Port ?? Port;
-            if (!TryValidateEndpoint(address, port, InputObject ?? (object)LbPoolMember.FormatEndpoint(address, port), out string normalized)) return null;
-            return (connection, pool, normalized, port);
+            if (InputObject != null) return (connection, InputObject.Pool, LbMemberSelector.Of(InputObject));
+            if (ParameterSetName == ByName) return (connection, Pool, new LbMemberSelector { Name = Name });
+            if (!TryValidateEndpoint(Address, Port, LbPoolMember.FormatEndpoint(Address, Port), out string normalized)) return null;
+            return (connection, Pool, new LbMemberSelector { Address = normalized, Port = Port, Name = string.IsNullOrEmpty(Name) ? null : Name });
         }
 
-        protected static string Describe(LbConnection connection, string pool, string address, int port) =>
-            $"member {LbPoolMember.FormatEndpoint(address, port)} of pool '{pool}' ({connection})";
+        /// <summary>The member by name and address, for -WhatIf and messages.</summary>
+        protected static string Describe(LbConnection connection, LbPoolMember member)
+        {
+            bool named = member.Name.Length > 0 && !string.Equals(member.Name, member.Endpoint, System.StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(member.Name, member.Address, System.StringComparison.OrdinalIgnoreCase);
+            return $"member {(named ? $"'{member.Name}' ({member.Endpoint})" : member.Endpoint)} of pool '{member.Pool}' ({connection})";
+        }
+
+        protected static string Describe(LbConnection connection, string pool, LbMemberSelector selector) =>
+            $"{char.ToLowerInvariant(selector.ToString()[0])}{selector.ToString().Substring(1)} of pool '{pool}' ({connection})";
+
+        /// <summary>What an error record points at: the piped object, or the selector's description.</summary>
+        protected object ErrorTarget(string described) => (object?)InputObject ?? described;
     }
 }

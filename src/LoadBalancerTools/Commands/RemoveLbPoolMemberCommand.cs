@@ -23,30 +23,40 @@ namespace LoadBalancerTools.Commands
         {
             var target = ResolveTarget();
             if (target == null) return;
-            var (connection, pool, address, port) = target.Value;
-            string what = Describe(connection, pool, address, port);
+            var (connection, pool, selector) = target.Value;
+            string what = Describe(connection, pool, selector);
             try
             {
-                var current = Run(ct => Pools.FindMemberAsync(connection, pool, address, port, Log, ct));
+                var found = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct));
+                var current = found.Member;
                 if (current == null)
                 {
                     WriteVerbose($"{what} does not exist; nothing to remove.");
                     return;
                 }
+                what = Describe(connection, current);
                 string action = Drain
                     ? string.Format(CultureInfo.InvariantCulture, "Drain (up to {0} s) and remove", DrainTimeoutSec)
                     : "Remove";
                 if (!ShouldProcess(what, action)) return;
-                // After a possible prompt the member is found again; otherwise the read above is fresh enough to act on.
+                // After a possible prompt the member is found again (by its identity); otherwise the read above is fresh enough to act on.
                 var drainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec);
+                var exact = LbMemberSelector.Of(current);
                 var outcome = MayPrompt(ConfirmImpact.High)
-                    ? Run(ct => Pools.RemoveMemberAsync(connection, pool, address, port, Drain, drainTimeout, Log, ct))
+                    ? Run(ct => Pools.RemoveMemberAsync(connection, pool, exact, Drain, drainTimeout, Log, ct))
                     : Run(ct => Pools.RemoveMemberAsync(connection, current, Drain, drainTimeout, Log, ct));
                 WriteVerbose(outcome == ChangeOutcome.Changed ? $"Removed {what}." : $"{what} was already gone.");
+                int others = found.SameEndpointCount - 1;
+                if (others > 0 && outcome == ChangeOutcome.Changed)
+                {
+                    WriteWarning(string.Format(CultureInfo.InvariantCulture,
+                        "Removed {0}; {1} other member(s) at {2} remain in pool '{3}' and still take traffic. List them with Get-LbPoolMember -Pool '{3}' -Address {4} -Port {5}.",
+                        current.Display, others, current.Endpoint, pool, current.Address, current.Port));
+                }
             }
             catch (LbException ex)
             {
-                WriteLbError(ex, (object?)InputObject ?? what);
+                WriteLbError(ex, ErrorTarget(what));
             }
         }
     }

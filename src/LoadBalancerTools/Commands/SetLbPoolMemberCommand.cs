@@ -49,18 +49,19 @@ namespace LoadBalancerTools.Commands
             }
             var target = ResolveTarget();
             if (target == null) return;
-            var (connection, pool, address, port) = target.Value;
-            string what = Describe(connection, pool, address, port);
+            var (connection, pool, selector) = target.Value;
+            string what = Describe(connection, pool, selector);
             var update = new LbMemberUpdate { State = ToModel(State), Weight = Weight, DrainTimeoutSec = DrainTimeoutSec };
             try
             {
                 PoolService.RequireCapabilities(connection, update);
-                var current = Run(ct => Pools.FindMemberAsync(connection, pool, address, port, Log, ct));
+                var current = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct)).Member;
                 if (current == null)
                 {
-                    WriteLbError(new LbException(LbErrorKind.NotFound, $"{what} does not exist.") { ErrorId = ErrorIds.MemberNotFound }, (object?)InputObject ?? what);
+                    WriteLbError(new LbException(LbErrorKind.NotFound, $"{what} does not exist.") { ErrorId = ErrorIds.MemberNotFound }, ErrorTarget(what));
                     return;
                 }
+                what = Describe(connection, current);
                 string change = Change(current, update);
                 if (change.Length == 0)
                 {
@@ -79,7 +80,7 @@ namespace LoadBalancerTools.Commands
             }
             catch (LbException ex)
             {
-                WriteLbError(ex, (object?)InputObject ?? what);
+                WriteLbError(ex, ErrorTarget(what));
             }
         }
 

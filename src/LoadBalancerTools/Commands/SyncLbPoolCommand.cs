@@ -59,7 +59,11 @@ namespace LoadBalancerTools.Commands
         [ValidateRange(1, 64)]
         public int ThrottleLimit { get; set; }
 
-        /// <summary>Allows -Prune with an empty desired list, which removes every member.</summary>
+        /// <summary>
+        /// Removes without the confirmation that removals ask for (they are high impact, as with
+        /// Remove-LbPoolMember; -Confirm:$false skips it too), and allows -Prune with an empty desired list,
+        /// which removes every member.
+        /// </summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
@@ -108,6 +112,7 @@ namespace LoadBalancerTools.Commands
             }
 
             IReadOnlyList<LbPoolMember> current;
+            long snapshot = MemberLock.Snapshot();
             try
             {
                 current = Run(ct => Sync.ReadAsync(connection, Pool, Log, ct));
@@ -129,11 +134,18 @@ namespace LoadBalancerTools.Commands
 
             bool whatIf = false;
             bool drains = DrainTimeoutSec > 0 && (connection.Supports(LbCapabilities.Drain) || connection.Supports(LbCapabilities.Disable));
-            foreach (var change in plan.Changes)
+            bool yesToAll = false, noToAll = false;
+            foreach (var change in plan.Changes.Where(c => c.Status == LbChangeStatus.Planned))
             {
                 string action = Describe(change, drains);
-                if (ShouldProcess($"{action} ({connection}).", $"{action}?", "Confirm", out ShouldProcessReason reason)) continue;
-                if (reason == ShouldProcessReason.WhatIf)
+                if (ShouldProcess($"{action} ({connection}).", $"{action}?", "Confirm", out ShouldProcessReason reason))
+                {
+                    // Removals are high impact, as with Remove-LbPoolMember: an unattended -Prune never removes
+                    // without an explicit choice (-Force, -Confirm:$false, or a yes at the prompt).
+                    if (!change.IsRemoval || !RemovalNeedsConfirmation()) continue;
+                    if (ShouldContinue($"{action} ({connection})?", "Confirm removal", ref yesToAll, ref noToAll)) continue;
+                }
+                else if (reason == ShouldProcessReason.WhatIf)
                 {
                     whatIf = true;
                     continue;
@@ -153,6 +165,7 @@ namespace LoadBalancerTools.Commands
                 DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
                 ThrottleLimit = ThrottleLimit > 0 ? ThrottleLimit : BulkRunner.DefaultConcurrency(connection.Provider),
                 RecheckBeforeAdd = MayPrompt(ConfirmImpact.Medium),
+                ReadSnapshot = snapshot,
             };
             var clock = Stopwatch.StartNew();
             if (plan.Changes.Any(c => c.Status == LbChangeStatus.Planned))
@@ -196,13 +209,23 @@ namespace LoadBalancerTools.Commands
                 case LbChangeAction.Add:
                     return $"Add member {c.Endpoint} ({c.Detail}) to pool '{Pool}'";
                 case LbChangeAction.Update:
-                    return $"Change member {c.Endpoint} of pool '{Pool}': {c.Detail}";
+                    return $"Change member {MemberText(c)} of pool '{Pool}': {c.Detail}";
+                case LbChangeAction.RemoveDuplicate:
+                    return $"Remove duplicate member {MemberText(c)} from pool '{Pool}' (another copy at {c.Endpoint} stays)";
                 default:
                     return drains && c.DrainFirst && c.StateBefore == LbMemberState.Enabled
-                        ? string.Format(CultureInfo.InvariantCulture, "Drain (up to {0} s) and remove member {1} from pool '{2}'", DrainTimeoutSec, c.Endpoint, Pool)
-                        : $"Remove member {c.Endpoint} from pool '{Pool}'";
+                        ? string.Format(CultureInfo.InvariantCulture, "Drain (up to {0} s) and remove member {1} from pool '{2}'", DrainTimeoutSec, MemberText(c), Pool)
+                        : $"Remove member {MemberText(c)} from pool '{Pool}'";
             }
         }
+
+        /// <summary>Name and address where they differ ("spare3 (10.0.0.9:80)"), else the address.</summary>
+        private static string MemberText(LbChange c) =>
+            c.Name != null && c.Name.Length > 0 && !string.Equals(c.Name, c.Endpoint, StringComparison.OrdinalIgnoreCase) ? $"{c.Name} ({c.Endpoint})" : c.Endpoint;
+
+        /// <summary>Whether a removal must be confirmed on top of ShouldProcess: not with -Force, -Confirm (already asked) or -Confirm:$false.</summary>
+        private bool RemovalNeedsConfirmation() =>
+            !Force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && MayPrompt(ConfirmImpact.High);
 
         /// <summary>One error record per failed change: the id names the kind of change, the message and category the cause.</summary>
         private ErrorRecord ChangeError(LbChange c)

@@ -40,8 +40,12 @@ namespace LoadBalancerTools.Commands
         {
             var target = ResolveTarget();
             if (target == null) return;
-            var (connection, pool, address, port) = target.Value;
-            _targets.Add((connection, new WaitTarget(pool, address, port, (object?)InputObject ?? LbPoolMember.FormatEndpoint(address, port))));
+            var (connection, pool, selector) = target.Value;
+            _targets.Add((connection, new WaitTarget(pool, selector.Address ?? "", selector.Port ?? 0, ErrorTarget(Describe(connection, pool, selector)))
+            {
+                MemberId = selector.MemberId,
+                Name = selector.Name,
+            }));
         }
 
         protected override void EndProcessing()

@@ -123,7 +123,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             Assert.False(r.HadErrors, r.ToString());
             Assert.DoesNotContain(_emulator.GetTargets("web"), t => t.Id == "i-0aaaaaaaaaaaaaaa1");
             Assert.Equal(1, _emulator.Count("DeregisterTargets"));
-            Assert.Contains(r.Progress, p => p.StatusDescription.StartsWith("Draining,", StringComparison.Ordinal) && p.RecordType == ProgressRecordType.Processing);
+            Assert.Contains(r.Progress, p => p.StatusDescription.StartsWith("Draining;", StringComparison.Ordinal) && p.RecordType == ProgressRecordType.Processing);
             Assert.Contains(r.Progress, p => p.RecordType == ProgressRecordType.Completed);
             Assert.Contains(r.Verbose, v => v.Contains("left the pool"));
             Assert.Contains(r.Verbose, v => v.StartsWith("Removed member i-0aaaaaaaaaaaaaaa1:80", StringComparison.Ordinal));

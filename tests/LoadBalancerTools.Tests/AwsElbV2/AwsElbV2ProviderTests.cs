@@ -151,7 +151,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             // Generous per-call timeouts: fake time moves while a real HTTP call is in flight.
             using var provider = await ConnectAsync(new TransportOptions { TimeProvider = time, AttemptTimeout = TimeSpan.FromDays(1), TotalTimeout = TimeSpan.FromDays(1) });
             var connection = new LbConnection(provider, _emulator.Endpoint, _emulator.Region);
-            var pools = new PoolService(time) { FirstPollInterval = TimeSpan.FromSeconds(1), MaxPollInterval = TimeSpan.FromSeconds(10) };
+            var pools = new PoolService(time) { DrainPollInterval = TimeSpan.FromSeconds(10) };
             var log = new RecordingLog();
 
             var outcome = await time.Drive(pools.RemoveMemberAsync(connection, "web", "i-0aaaaaaaaaaaaaaa1", 80, drain: true, TimeSpan.FromMinutes(10), log, CancellationToken.None),
@@ -160,7 +160,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             Assert.Equal(ChangeOutcome.Changed, outcome);
             Assert.Empty(_emulator.GetTargets("web"));
             Assert.Equal(1, _emulator.Count("DeregisterTargets"));
-            // It waited for the delay (on the fake clock), polling with backoff rather than hammering the API.
+            // It waited for the delay (on the fake clock), polling at the drain interval rather than hammering the API.
             Assert.InRange(_emulator.Count("DescribeTargetHealth"), 30, 45);
             Assert.Contains(log.ProgressLog, p => p.Status.StartsWith("Draining", StringComparison.Ordinal) && p.Percent >= 40);
             Assert.Contains(log.ProgressLog, p => p.Completed);

@@ -24,7 +24,7 @@ namespace LoadBalancerTools.Tests.Remediation
             var connection = InMemoryProvider.Connect(provider);
             var runner = new RemediationRunner(new PoolService(time), new ProbeService(time), new AlertService(new TransportOptions { TimeProvider = time }, time), time);
             var state = new RemediationState { Pool = "web", Endpoint = "http://in-memory/" };
-            var record = state.For("10.0.0.1", 80, member.Name);
+            var record = state.For(member);
             provider.LoseNextUpdateResponse = true;
 
             var ev = await runner.ApplyAsync(connection, state, new RemediationPolicy(), new RemediationDecision(DecisionKind.Eject, record, member, "failing"), act: true, new RecordingLog(), CancellationToken.None);

@@ -40,6 +40,7 @@ namespace LoadBalancerTools.Tests.Sync
                 Provider = ProviderName, Pool = "web", Address = address, Port = port, Name = $"{address}:{port}", State = state, Weight = weight,
                 ActiveConnections = active, Health = health, VendorId = Interlocked.Increment(ref _nextId).ToString(),
             };
+            m.MemberId = m.VendorId!;
             lock (_members) _members.Add(m);
             return m;
         }
@@ -122,7 +123,7 @@ namespace LoadBalancerTools.Tests.Sync
         private static LbPoolMember Copy(LbPoolMember m) => new LbPoolMember
         {
             Provider = m.Provider, Pool = m.Pool, Address = m.Address, Port = m.Port, Name = m.Name, State = m.State,
-            Health = m.Health, Weight = m.Weight, ActiveConnections = m.ActiveConnections, VendorId = m.VendorId,
+            Health = m.Health, Weight = m.Weight, ActiveConnections = m.ActiveConnections, VendorId = m.VendorId, MemberId = m.MemberId,
         };
     }
 }

@@ -434,6 +434,8 @@ namespace LoadBalancerTools.Providers.AwsElbV2
                 Health = memberHealth,
                 HealthReason = reason == null ? state : description == null ? reason : reason + ": " + description,
                 VendorId = id,
+                // A target is its id and port (the same instance may be registered on several ports).
+                MemberId = id + ":" + port.ToString(CultureInfo.InvariantCulture),
                 Raw = raw,
             };
         }

@@ -78,6 +78,7 @@ namespace LoadBalancerTools.Providers.Caddy
                     Address = address,
                     Port = port,
                     Name = dial,
+                    MemberId = dial,
                     State = LbMemberState.Enabled,
                     Health = Health(handler, stats, dial),
                     HealthReason = stat.ValueKind == JsonValueKind.Object ? $"fails {stat.Long("fails") ?? 0}" : null,
@@ -111,7 +112,7 @@ namespace LoadBalancerTools.Providers.Caddy
                     continue;
                 }
                 if (!response.IsSuccess) throw Map(response);
-                return new LbPoolMember { Provider = ProviderName, Pool = pool, Address = spec.Address, Port = spec.Port, Name = spec.Endpoint, State = LbMemberState.Enabled, Health = LbMemberHealth.Unknown };
+                return new LbPoolMember { Provider = ProviderName, Pool = pool, Address = spec.Address, Port = spec.Port, Name = spec.Endpoint, MemberId = spec.Endpoint, State = LbMemberState.Enabled, Health = LbMemberHealth.Unknown };
             }
         }
 

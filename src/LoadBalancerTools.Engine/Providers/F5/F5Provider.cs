@@ -209,7 +209,7 @@ namespace LoadBalancerTools.Providers.F5
 
         public async Task RemoveMemberAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
         {
-            await SendAsync(HttpMethod.Delete, MemberPath(member), null, RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+            await SendAsync(HttpMethod.Delete, MemberPath(member), null, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task<LbPoolMember> UpdateMemberAsync(LbPoolMember member, LbMemberUpdate update, ILbLog log, CancellationToken cancellationToken)
@@ -351,7 +351,9 @@ namespace LoadBalancerTools.Providers.F5
             {
                 var response = await Api.SendRawAsync(method, path, body, kind, log, cancellationToken, customize).ConfigureAwait(false);
                 if (response.IsSuccess) return response.Json();
-                if (response.Status != 503 && retry < options.MaxRetries && F5Errors.IsBusy(response))
+                // The transport retries 503s of reads and idempotent writes itself; a create or delete it hands
+                // back, and BIG-IP's "active asynchronous task" refusal (503 or 400) says it was not applied.
+                if ((response.Status != 503 || kind == RequestKind.NonIdempotentWrite) && retry < options.MaxRetries && F5Errors.IsBusy(response))
                 {
                     log.Verbose(string.Format(CultureInfo.InvariantCulture, "BIG-IP is busy with an asynchronous task; retrying {0} in {1:0.###} s (retry {2} of {3}).",
                         response.Request, delay.TotalSeconds, retry + 1, options.MaxRetries));
@@ -488,6 +490,7 @@ namespace LoadBalancerTools.Providers.F5
                 Health = LbMemberHealth.Unknown,
                 Weight = (int?)item.Long("ratio"),
                 VendorId = fullPath,
+                MemberId = fullPath,
                 Raw = JsonRaw.ToObject(item),
             };
         }

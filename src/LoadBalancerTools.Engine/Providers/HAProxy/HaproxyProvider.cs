@@ -18,7 +18,10 @@ namespace LoadBalancerTools.Providers.HAProxy
     public sealed class HaproxyProvider : ILbProvider
     {
         // srv_admin_state bits (HAProxy's SRV_ADMF_*): forced, inherited, config and resolution maintenance; forced and inherited drain.
-        private const int MaintBits = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+        // include/haproxy/server-t.h: 0x01 forced, 0x02 inherited, 0x04 from DNS resolution, 0x20 from the
+        // configuration. 0x40 (SRV_ADMF_FQDN_CHANGED) is set and never cleared once a server's FQDN changed:
+        // it says nothing about traffic, so it is not maintenance.
+        private const int MaintBits = 0x01 | 0x02 | 0x04 | 0x20;
         private const int DrainBits = 0x08 | 0x10;
 
         private readonly HaproxyRuntimeClient _api;
@@ -99,6 +102,7 @@ namespace LoadBalancerTools.Providers.HAProxy
                     Weight = int.TryParse(s.Get("srv_uweight"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) ? w : (int?)null,
                     ActiveConnections = long.TryParse(stat?.Get("scur"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long cur) ? cur : (long?)null,
                     VendorId = name,
+                    MemberId = name,
                     Raw = new Dictionary<string, object?> { ["state"] = s, ["stat"] = stat },
                 });
             }
@@ -126,8 +130,10 @@ namespace LoadBalancerTools.Providers.HAProxy
                     await RunAsync($"set server {target} state ready", log, cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch (LbException) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is LbException || ex is OperationCanceledException)
             {
+                // Also when stopped: the clean-up runs on its own short clock, not the cancelled token,
+                // so a stopped add never leaves a server in maintenance that a re-run calls "already there".
                 await TryDeleteAsync(target, log).ConfigureAwait(false);
                 throw;
             }
@@ -138,14 +144,59 @@ namespace LoadBalancerTools.Providers.HAProxy
         public async Task RemoveMemberAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
         {
             string target = member.Pool + "/" + member.Name;
-            if (member.State != LbMemberState.Disabled)
+            bool putInMaint = member.State != LbMemberState.Disabled;
+            if (putInMaint)
             {
                 await RunAsync($"set server {target} state maint", log, cancellationToken).ConfigureAwait(false);
             }
             string del = "del server " + target;
-            string answer = await _api.SendAsync(del, RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
-            if (answer.IndexOf("Server deleted", StringComparison.Ordinal) < 0) throw HaproxyErrors.Map(del, answer);
+            string answer;
+            try
+            {
+                answer = await _api.SendAsync(del, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (putInMaint && (ex is OperationCanceledException || ex is LbException { Ambiguous: false }))
+            {
+                throw await RestoreAfterFailedDeleteAsync(member, ex, log).ConfigureAwait(false);
+            }
+            if (answer.IndexOf("Server deleted", StringComparison.Ordinal) >= 0) return;
+            var refused = HaproxyErrors.Map(del, answer);
+            if (!putInMaint || refused.Kind == LbErrorKind.NotFound) throw refused;
+            throw await RestoreAfterFailedDeleteAsync(member, refused, log).ConfigureAwait(false);
         }
+
+        /// <summary>
+        /// A delete that failed after the server was put in maintenance: puts its previous state back, so a
+        /// failed remove never leaves a member silently out of rotation; where that fails too, the error says
+        /// what state it is in and how to bring it back.
+        /// </summary>
+        private async Task<Exception> RestoreAfterFailedDeleteAsync(LbPoolMember member, Exception failure, ILbLog log)
+        {
+            string target = member.Pool + "/" + member.Name;
+            string previous = member.State == LbMemberState.Draining ? "drain" : "ready";
+            using var cleanup = new CancellationTokenSource(CleanupTimeout);
+            try
+            {
+                await RunAsync($"set server {target} state {previous}", log, cleanup.Token).ConfigureAwait(false);
+                log.Verbose($"{member} could not be deleted; it was put back to {member.State}.");
+                if (failure is LbException lb)
+                {
+                    return new LbException(lb.Kind, lb.Message + $" {member} was put back to {member.State}.", lb.VendorCode, lb.StatusCode, lb) { ErrorId = lb.ErrorId };
+                }
+                return failure;
+            }
+            catch (Exception ex) when (ex is LbException || ex is OperationCanceledException)
+            {
+                string why = failure is LbException lb ? lb.Message : "the remove was stopped.";
+                return new LbException(LbErrorKind.Conflict,
+                    $"{why} {member} is now Disabled (in maintenance) and could not be put back to {member.State} ({ex.Message}). " +
+                    $"Bring it back with: Set-LbPoolMember -Pool '{member.Pool}' -Name '{member.Name}' -State {(member.State == LbMemberState.Draining ? "Draining" : "Enabled")}",
+                    inner: failure) { ErrorId = (failure as LbException)?.ErrorId ?? ErrorIds.Conflict };
+            }
+        }
+
+        /// <summary>How long a clean-up after a failed or stopped change may take; it runs even when the change was cancelled.</summary>
+        internal static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(10);
 
         public async Task<LbPoolMember> UpdateMemberAsync(LbPoolMember member, LbMemberUpdate update, ILbLog log, CancellationToken cancellationToken)
         {
@@ -180,14 +231,19 @@ namespace LoadBalancerTools.Providers.HAProxy
 
         private async Task TryDeleteAsync(string target, ILbLog log)
         {
+            using var cleanup = new CancellationTokenSource(CleanupTimeout);
             try
             {
-                await _api.SendAsync($"set server {target} state maint", RequestKind.IdempotentWrite, log, CancellationToken.None).ConfigureAwait(false);
-                await _api.SendAsync("del server " + target, RequestKind.IdempotentWrite, log, CancellationToken.None).ConfigureAwait(false);
+                await _api.SendAsync($"set server {target} state maint", RequestKind.IdempotentWrite, log, cleanup.Token).ConfigureAwait(false);
+                string answer = await _api.SendAsync("del server " + target, RequestKind.NonIdempotentWrite, log, cleanup.Token).ConfigureAwait(false);
+                if (answer.IndexOf("Server deleted", StringComparison.Ordinal) < 0 && answer.IndexOf("No such server", StringComparison.Ordinal) < 0)
+                {
+                    throw HaproxyErrors.Map("del server " + target, answer);
+                }
             }
-            catch (LbException ex)
+            catch (Exception ex) when (ex is LbException || ex is OperationCanceledException)
             {
-                log.Warning($"Could not delete the half-added server {target}: {ex.Message}");
+                log.Warning($"Could not delete the half-added server {target}; it is in maintenance and takes no traffic. Remove it with Remove-LbPoolMember -Name '{target.Substring(target.IndexOf('/') + 1)}' ({ex.Message}).");
             }
         }
 

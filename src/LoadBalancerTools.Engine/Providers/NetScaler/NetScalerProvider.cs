@@ -155,12 +155,13 @@ namespace LoadBalancerTools.Providers.NetScaler
                 Health = LbMemberHealth.Unknown,
                 Weight = spec.Weight ?? 1,
                 VendorId = spec.Address,
+                MemberId = spec.Address + ":" + spec.Port.ToString(CultureInfo.InvariantCulture),
             };
         }
 
         public async Task RemoveMemberAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
         {
-            await SendAsync(HttpMethod.Delete, BindingPath(member.Pool) + "?args=" + MemberArgs(member), null, RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+            await SendAsync(HttpMethod.Delete, BindingPath(member.Pool) + "?args=" + MemberArgs(member), null, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task<LbPoolMember> UpdateMemberAsync(LbPoolMember member, LbMemberUpdate update, ILbLog log, CancellationToken cancellationToken)
@@ -198,7 +199,7 @@ namespace LoadBalancerTools.Providers.NetScaler
             {
                 Provider = ProviderName, Pool = member.Pool, Address = member.Address, Port = member.Port, Name = member.Name,
                 State = update.State ?? member.State, Health = member.Health, HealthReason = member.HealthReason,
-                Weight = update.Weight ?? member.Weight, VendorId = member.VendorId, Raw = member.Raw,
+                Weight = update.Weight ?? member.Weight, VendorId = member.VendorId, MemberId = member.MemberId, Raw = member.Raw,
             };
         }
 
@@ -291,6 +292,8 @@ namespace LoadBalancerTools.Providers.NetScaler
                 HealthReason = svrstate,
                 Weight = (int?)Number(b, "weight"),
                 VendorId = server,
+                // A binding is its server name and port.
+                MemberId = (server ?? address) + ":" + ((int)(Number(b, "port") ?? 0)).ToString(CultureInfo.InvariantCulture),
                 Raw = JsonRaw.ToObject(b),
             };
         }

@@ -146,7 +146,7 @@ namespace LoadBalancerTools.Providers.NginxPlus
 
         public async Task RemoveMemberAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
         {
-            await _api.SendAsync(HttpMethod.Delete, ServerPath(member), null, RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+            await _api.SendAsync(HttpMethod.Delete, ServerPath(member), null, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task<LbPoolMember> UpdateMemberAsync(LbPoolMember member, LbMemberUpdate update, ILbLog log, CancellationToken cancellationToken)
@@ -198,6 +198,8 @@ namespace LoadBalancerTools.Providers.NginxPlus
                 Weight = (int?)server.Long("weight"),
                 ActiveConnections = peer?.Long("active"),
                 VendorId = server.Long("id")?.ToString(CultureInfo.InvariantCulture),
+                // The server id: two peers may share one address, the id tells them apart.
+                MemberId = server.Long("id")?.ToString(CultureInfo.InvariantCulture) ?? endpoint,
                 Raw = peer.HasValue
                     ? new Dictionary<string, object?> { ["server"] = JsonRaw.ToObject(server), ["peer"] = JsonRaw.ToObject(peer.Value) }
                     : JsonRaw.ToObject(server),

@@ -50,28 +50,34 @@ namespace LoadBalancerTools.Services.Remediation
         {
             var result = new RoundDecisions();
             state.Round++;
-            var inPool = members.ToDictionary(m => Keys.Of(m.Address, m.Port));
+            state.AdoptIdentities(members);
+            // By identity: one address may hold several members (NGINX Plus peers, HAProxy servers).
+            var inPool = new Dictionary<string, LbPoolMember>(StringComparer.Ordinal);
+            foreach (var m in members)
+            {
+                if (!inPool.ContainsKey(Keys.Of(m))) inPool[Keys.Of(m)] = m;
+            }
             var probeOf = probes.GroupBy(p => Keys.Of(p.Address, p.Port)).ToDictionary(g => g.Key, g => g.First());
             Reconcile(state, inPool, policy);
 
             // Who is in rotation: members that take traffic, not ours nor an operator's disabled ones.
-            var rotation = members.Where(m => m.State == LbMemberState.Enabled && !(state.Members.TryGetValue(Keys.Of(m.Address, m.Port), out var r) && r.Ejected)).ToList();
+            var rotation = members.Where(m => m.State == LbMemberState.Enabled && !(state.Members.TryGetValue(Keys.Of(m), out var r) && r.Ejected)).ToList();
             var failing = new Dictionary<string, string>();
             foreach (var m in members)
             {
-                string key = Keys.Of(m.Address, m.Port);
+                string key = Keys.Of(m);
                 bool ours = state.Members.TryGetValue(key, out var rec) && rec.Ejected;
-                string? why = Failure(probeOf.TryGetValue(key, out var p) ? p : null, ours ? null : m);
+                string? why = Failure(probeOf.TryGetValue(Keys.Of(m.Address, m.Port), out var p) ? p : null, ours ? null : m);
                 if (why != null) failing[key] = why;
             }
             foreach (var rec in state.Members.Values.Where(r => r.Ejected && !inPool.ContainsKey(r.Key)))
             {
-                string? why = Failure(probeOf.TryGetValue(rec.Key, out var p) ? p : null, null);
+                string? why = Failure(probeOf.TryGetValue(Keys.Of(rec.Address, rec.Port), out var p) ? p : null, null);
                 if (why != null) failing[rec.Key] = why;
             }
 
             // Everything in rotation failing at once says more about our own network than about the pool.
-            if (rotation.Count >= 2 && rotation.All(m => failing.ContainsKey(Keys.Of(m.Address, m.Port))))
+            if (rotation.Count >= 2 && rotation.All(m => failing.ContainsKey(Keys.Of(m))))
             {
                 var e = Event(now, state, LbRemediationEventType.Skipped, null,
                     string.Format(CultureInfo.InvariantCulture,
@@ -94,7 +100,7 @@ namespace LoadBalancerTools.Services.Remediation
             // Count the streaks.
             foreach (var m in members)
             {
-                var rec = state.For(m.Address, m.Port, m.Name);
+                var rec = state.For(m);
                 Observe(rec, failing.TryGetValue(rec.Key, out var why) ? why : null);
                 if (why != null && !rec.Ejected)
                 {
@@ -114,7 +120,7 @@ namespace LoadBalancerTools.Services.Remediation
             int ejected = total - rotation.Count;
             int remaining = rotation.Count;
             var candidates = rotation
-                .Select(m => (Member: m, Record: state.Members[Keys.Of(m.Address, m.Port)]))
+                .Select(m => (Member: m, Record: state.Members[Keys.Of(m)]))
                 .Where(c => c.Record.ConsecutiveFailures >= policy.FailureThreshold)
                 .OrderByDescending(c => c.Record.ConsecutiveFailures)
                 .ThenBy(c => c.Record.Key, StringComparer.Ordinal);

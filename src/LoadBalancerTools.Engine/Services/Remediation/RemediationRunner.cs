@@ -71,9 +71,9 @@ namespace LoadBalancerTools.Services.Remediation
 
             // Members we removed are probed where they were, so they can come back.
             var targets = members.ToList();
-            foreach (var rec in state.Members.Values.Where(r => r.Ejected && !members.Any(m => m.Matches(r.Address, r.Port))))
+            foreach (var rec in state.Members.Values.Where(r => r.Ejected && !members.Any(m => Keys.Of(m) == r.Key)))
             {
-                targets.Add(new LbPoolMember { Provider = connection.Provider, Pool = state.Pool, Address = rec.Address, Port = rec.Port, Name = rec.Name, Connection = connection });
+                targets.Add(new LbPoolMember { Provider = connection.Provider, Pool = state.Pool, Address = rec.Address, Port = rec.Port, Name = rec.Name, MemberId = rec.MemberId ?? "", Connection = connection });
             }
             var results = await _probes.ProbeAllAsync(targets, probe, ct).ConfigureAwait(false);
             return RemediationEngine.Decide(state, policy, members, results, _time.GetUtcNow());
@@ -99,7 +99,7 @@ namespace LoadBalancerTools.Services.Remediation
                     switch (policy.Action)
                     {
                         case RemediationAction.Remove:
-                            await _pools.RemoveMemberAsync(connection, state.Pool, member.Address, member.Port, drain: false, TimeSpan.Zero, log, ct).ConfigureAwait(false);
+                            await _pools.RemoveMemberAsync(connection, member, false, TimeSpan.Zero, log, ct).ConfigureAwait(false);
                             break;
                         default:
                             var target = policy.Action == RemediationAction.Drain ? LbMemberState.Draining : LbMemberState.Disabled;
@@ -130,7 +130,7 @@ namespace LoadBalancerTools.Services.Remediation
                 ev.Reason += $" The change failed: {ex.Message}";
                 // It may have been applied: remember it as done, so the member is never left out unrecorded;
                 // the next round's reconcile forgets it if the load balancer shows it never happened.
-                if (ex.Ambiguous) RemediationEngine.Applied(decision, eject ? policy.Action : RemediationAction.Disable, _time.GetUtcNow());
+                if (ex.MayHaveBeenApplied) RemediationEngine.Applied(decision, eject ? policy.Action : RemediationAction.Disable, _time.GetUtcNow());
             }
             return ev;
         }

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
+using LoadBalancerTools.Model;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LoadBalancerTools.Errors;
@@ -13,6 +15,8 @@ namespace LoadBalancerTools.Services.Remediation
         public string Address { get; set; } = "";
         public int Port { get; set; }
         public string Name { get; set; } = "";
+        /// <summary>The vendor's identity of the member (see LbPoolMember.MemberId); empty in files written before it existed.</summary>
+        public string? MemberId { get; set; }
         public int ConsecutiveFailures { get; set; }
         public int ConsecutiveSuccesses { get; set; }
         /// <summary>Set while the member is out of rotation because of us (never for what an operator did).</summary>
@@ -27,12 +31,18 @@ namespace LoadBalancerTools.Services.Remediation
         [JsonIgnore]
         public bool Ejected => EjectedWith != null;
 
-        public string Key => Keys.Of(Address, Port);
+        [JsonIgnore]
+        public string Key => Keys.Of(MemberId, Address, Port);
     }
 
+    /// <summary>Records are keyed by the member's identity, so two members at one address never share a record.</summary>
     internal static class Keys
     {
         public static string Of(string address, int port) => address.ToLowerInvariant() + "|" + port;
+
+        public static string Of(string? memberId, string address, int port) => string.IsNullOrEmpty(memberId) ? Of(address, port) : "id:" + memberId;
+
+        public static string Of(LbPoolMember m) => Of(m.MemberId, m.Address, m.Port);
     }
 
     /// <summary>
@@ -53,17 +63,36 @@ namespace LoadBalancerTools.Services.Remediation
 
         private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { WriteIndented = true };
 
-        public MemberRecord For(string address, int port, string name)
+        public MemberRecord For(LbPoolMember member)
         {
-            string key = Keys.Of(address, port);
+            string key = Keys.Of(member);
             if (!Members.TryGetValue(key, out var record))
             {
-                record = new MemberRecord { Address = address, Port = port, Name = name };
+                record = new MemberRecord { Address = member.Address, Port = member.Port, Name = member.Name, MemberId = NullIfEmpty(member.MemberId) };
                 Members[key] = record;
             }
-            if (name.Length > 0) record.Name = name;
+            if (member.Name.Length > 0) record.Name = member.Name;
             return record;
         }
+
+        /// <summary>
+        /// Gives records from before member identity (keyed by address and port) the identity of the one member
+        /// now at that address, so an upgrade never forgets an ejection. Where several members share the
+        /// address, the record stays as it is (and is matched by address for a restore).
+        /// </summary>
+        public void AdoptIdentities(IReadOnlyList<LbPoolMember> members)
+        {
+            foreach (var rec in Members.Values.Where(r => string.IsNullOrEmpty(r.MemberId)).ToList())
+            {
+                var same = members.Where(m => m.Matches(rec.Address, rec.Port) && m.MemberId.Length > 0).ToList();
+                if (same.Count != 1) continue;
+                Members.Remove(rec.Key);
+                rec.MemberId = same[0].MemberId;
+                if (!Members.ContainsKey(rec.Key)) Members[rec.Key] = rec;
+            }
+        }
+
+        private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 
         /// <summary>Reads the state file; a missing file is a fresh start, a state for another pool or endpoint is refused.</summary>
         public static RemediationState Load(string? path, string pool, string endpoint)
