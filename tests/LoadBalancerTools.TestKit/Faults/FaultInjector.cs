@@ -30,6 +30,8 @@ public sealed class FaultInjector
     private int _injected;
     private int _queuedCount; // read without the lock on the fast path
     private long _randomRateBits;
+    private long _ambiguousRateBits;
+    private int _nextAmbiguous;
     private long _latencyTicks;
     private long _slowDelayTicks = TimeSpan.FromSeconds(2).Ticks;
     private int _retryAfterSeconds = 1;
@@ -80,6 +82,22 @@ public sealed class FaultInjector
             if (double.IsNaN(value) || value < 0 || value > 1)
                 throw new ArgumentOutOfRangeException(nameof(value), value, "The rate is a fraction between 0 and 1.");
             Interlocked.Exchange(ref _randomRateBits, BitConverter.DoubleToInt64Bits(value));
+        }
+    }
+
+    /// <summary>
+    /// Fraction (0..1) of writes (POST, PUT, PATCH, DELETE) that are applied and then answered with 500, 502,
+    /// 503 or a dropped connection, chosen in turn: the ambiguous failures a client must resolve by reading.
+    /// Checked after queued faults, before <see cref="RandomFaultRate"/>.
+    /// </summary>
+    public double AmbiguousWriteRate
+    {
+        get => BitConverter.Int64BitsToDouble(Interlocked.Read(ref _ambiguousRateBits));
+        set
+        {
+            if (double.IsNaN(value) || value < 0 || value > 1)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The rate is a fraction between 0 and 1.");
+            Interlocked.Exchange(ref _ambiguousRateBits, BitConverter.DoubleToInt64Bits(value));
         }
     }
 
@@ -167,6 +185,7 @@ public sealed class FaultInjector
             _nextRandomIs503 = false;
         }
         RandomFaultRate = 0;
+        AmbiguousWriteRate = 0;
         Latency = TimeSpan.Zero;
     }
 
@@ -222,6 +241,12 @@ public sealed class FaultInjector
                     await RunThenDropAsync(context, next).ConfigureAwait(false);
                     break;
 
+                case FaultKind.ApplyThen500:
+                case FaultKind.ApplyThen502:
+                case FaultKind.ApplyThen503:
+                    await RunThenFailAsync(context, next, fault.Kind == FaultKind.ApplyThen500 ? 500 : fault.Kind == FaultKind.ApplyThen502 ? 502 : 503).ConfigureAwait(false);
+                    break;
+
                 case FaultKind.MalformedBody:
                     context.Response.StatusCode = StatusCodes.Status200OK;
                     context.Response.ContentType = "application/json";
@@ -252,6 +277,27 @@ public sealed class FaultInjector
         }
     }
 
+    private async Task RunThenFailAsync(HttpContext context, RequestDelegate next, int status)
+    {
+        // The handler's answer is buffered and thrown away: the change stands, the client hears an error.
+        var original = context.Response.Body;
+        using (var buffer = new MemoryStream())
+        {
+            context.Response.Body = buffer;
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                context.Response.Body = original;
+            }
+        }
+        context.Response.Headers.Clear();
+        await WriteErrorAsync(context, status, status == 502 ? "bad gateway" : status == 503 ? "service unavailable" : "internal server error",
+            status == 502 ? "BadGateway" : status == 503 ? "ServiceUnavailable" : "InternalServerError").ConfigureAwait(false);
+    }
+
     private async Task WriteErrorAsync(HttpContext context, int status, string text, string code)
     {
         var (contentType, body) = ErrorFormatter(status, text, code);
@@ -265,7 +311,8 @@ public sealed class FaultInjector
     private (FaultKind Kind, int RetryAfter)? Decide(HttpRequest request)
     {
         var rate = RandomFaultRate;
-        if (Volatile.Read(ref _queuedCount) == 0 && rate <= 0)
+        var ambiguous = AmbiguousWriteRate;
+        if (Volatile.Read(ref _queuedCount) == 0 && rate <= 0 && ambiguous <= 0)
             return null; // fast path: no lock when nothing is configured
 
         lock (_gate)
@@ -281,6 +328,19 @@ public sealed class FaultInjector
                     _queue.RemoveAt(i);
                 Count(entry.Kind);
                 return (entry.Kind, RetryAfterSeconds);
+            }
+
+            if (ambiguous > 0 && !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && _random.NextDouble() < ambiguous)
+            {
+                var kind = (_nextAmbiguous++ % 4) switch
+                {
+                    0 => FaultKind.ApplyThen500,
+                    1 => FaultKind.ApplyThen502,
+                    2 => FaultKind.ApplyThen503,
+                    _ => FaultKind.DropAfterProcessing,
+                };
+                Count(kind);
+                return (kind, 0);
             }
 
             if (rate > 0 && _random.NextDouble() < rate)

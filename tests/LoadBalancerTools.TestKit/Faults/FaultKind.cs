@@ -26,6 +26,21 @@ public enum FaultKind
 
     /// <summary>401 (with the configured challenge header, if any); for token-expiry and bad-credential paths.</summary>
     Unauthorized,
+
+    /// <summary>
+    /// Runs the real handler (the change is applied), then answers 500 in the vendor's error format: an API
+    /// that failed after committing (a crash in the response path, an internal timeout after the write).
+    /// </summary>
+    ApplyThen500,
+
+    /// <summary>Applied, then 502: a reverse proxy in front of the management API lost the upstream's answer.</summary>
+    ApplyThen502,
+
+    /// <summary>
+    /// Applied, then 503: a proxy or the API's own request timeout gave up while the write completed behind it.
+    /// The case that breaks the assumption "503 means the server did not act".
+    /// </summary>
+    ApplyThen503,
 }
 
 /// <summary>How <see cref="FaultInjector.RandomFaultRate"/> picks between 429 and 503.</summary>
