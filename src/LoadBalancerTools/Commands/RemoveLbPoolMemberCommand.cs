@@ -7,7 +7,7 @@ using LoadBalancerTools.Services;
 namespace LoadBalancerTools.Commands
 {
     /// <summary>Removes members, optionally draining them first; removing a member that is not there is not an error.</summary>
-    [Cmdlet(VerbsCommon.Remove, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByAddress)]
+    [Cmdlet(VerbsCommon.Remove, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
     [OutputType(typeof(void))]
     public sealed class RemoveLbPoolMemberCommand : LbMemberCmdlet
     {

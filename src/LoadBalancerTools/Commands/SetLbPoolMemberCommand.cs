@@ -8,7 +8,7 @@ using LoadBalancerTools.Services;
 namespace LoadBalancerTools.Commands
 {
     /// <summary>Changes a member's state (Enabled, Disabled, Drain, ForcedOffline) or weight; what is already as asked is left alone.</summary>
-    [Cmdlet(VerbsCommon.Set, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByAddress)]
+    [Cmdlet(VerbsCommon.Set, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(LbPoolMember))]
     public sealed class SetLbPoolMemberCommand : LbMemberCmdlet
     {

@@ -14,7 +14,7 @@ namespace LoadBalancerTools.Commands
     /// Piped members are waited for together, with one read per pool per poll.
     /// </summary>
     /// <remarks>Writes each member as last read once it is Healthy or Drained; nothing for Absent.</remarks>
-    [Cmdlet(VerbsLifecycle.Wait, "LbPoolMember", DefaultParameterSetName = ByAddress)]
+    [Cmdlet(VerbsLifecycle.Wait, "LbPoolMember", DefaultParameterSetName = ByName)]
     [OutputType(typeof(LbPoolMember))]
     public sealed class WaitLbPoolMemberCommand : LbMemberCmdlet
     {

@@ -208,7 +208,7 @@ public sealed class TrafficGenerator : IAsyncDisposable
     {
         try
         {
-            using var response = await _client.GetAsync(_url, token).ConfigureAwait(false);
+            using var response = await GetAsync(token).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync(token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
@@ -226,6 +226,23 @@ public sealed class TrafficGenerator : IAsyncDisposable
         {
             var inner = ex.InnerException is null ? string.Empty : $" ({ex.InnerException.GetType().Name}: {ex.InnerException.Message})";
             counters.Failure($"{ex.GetType().Name}: {ex.Message}{inner}");
+        }
+    }
+
+    /// <summary>
+    /// A GET, sent once more when a pooled keep-alive connection was closed under it before any answer (a
+    /// balancer's graceful reload closes idle connections): RFC 9112 §9.3.1 lets a client retry an idempotent
+    /// request then, and browsers do. A second failure, or any answer at all, counts as it is.
+    /// </summary>
+    private async Task<HttpResponseMessage> GetAsync(CancellationToken token)
+    {
+        try
+        {
+            return await _client.GetAsync(_url, token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is System.IO.IOException && !token.IsCancellationRequested)
+        {
+            return await _client.GetAsync(_url, token).ConfigureAwait(false);
         }
     }
 

@@ -1,0 +1,99 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.TestKit.Hosting;
+using LoadBalancerTools.TestKit.RealServers;
+
+namespace LoadBalancerTools.Tests.HAProxy
+{
+    /// <summary>
+    /// A real HAProxy whose servers share addresses: server-template slots (all at one placeholder address)
+    /// and two named servers at one backend. Every change reaches exactly the server it names.
+    /// </summary>
+    [Trait("Category", "RealLoadBalancer")]
+    public sealed class HaproxyMemberIdentityTests : IAsyncLifetime
+    {
+        private BackendServer _backend = null!;
+        private HaproxyProcess _haproxy = null!;
+        private PsSession _ps = null!;
+
+        public async Task InitializeAsync()
+        {
+            _backend = await BackendServer.StartAsync("b1");
+            var options = new HaproxyOptions();
+            // server-template: spare1..spare3, all at one placeholder address (the HAProxy scaling pattern).
+            options.AddBackend("tpl").ExtraLines.Add($"server-template spare 3 {_backend.Address}");
+            // Two servers at one address under different names; a use-server rule names one of them.
+            var twins = options.AddBackend("twins");
+            twins.AddServer("x1", _backend.Address).AddServer("x2", _backend.Address);
+            twins.ExtraLines.Add("use-server x1 if { path_beg /pinned }");
+            _haproxy = await HaproxyProcess.StartAsync(options);
+            _ps = new PsSession();
+            var r = _ps.Run($"Connect-LbController -Provider HAProxy -Endpoint '{_haproxy.AdminEndpoint}' | Out-Null");
+            Assert.False(r.HadErrors, r.ToString());
+        }
+
+        public async Task DisposeAsync()
+        {
+            _ps?.Dispose();
+            if (_haproxy != null) await _haproxy.DisposeAsync();
+            if (_backend != null) await _backend.DisposeAsync();
+        }
+
+        private LbPoolMember[] Members(string pool) => _ps.Run($"Get-LbPoolMember -Pool {pool}").Output.Select(o => (LbPoolMember)o.BaseObject).ToArray();
+
+        [Fact]
+        public void A_piped_template_slot_is_changed_exactly_and_no_other_slot_moves()
+        {
+            var r = _ps.Run("Get-LbPoolMember -Pool tpl | Where-Object Name -eq spare3 | Set-LbPoolMember -Weight 9 -PassThru");
+
+            Assert.False(r.HadErrors, r.ToString());
+            var members = Members("tpl");
+            Assert.Equal(9, members.Single(m => m.Name == "spare3").Weight);
+            Assert.All(members.Where(m => m.Name != "spare3"), m => Assert.Equal(1, m.Weight));
+            Assert.All(members, m => Assert.Equal(m.Name, m.MemberId));
+        }
+
+        [Fact]
+        public void Address_alone_is_ambiguous_and_changes_nothing_while_a_name_picks_one()
+        {
+            var port = _backend.Port;
+            var ambiguous = _ps.Run($"Set-LbPoolMember -Pool tpl -Address 127.0.0.1 -Port {port} -State Disabled");
+            var e = Assert.Single(ambiguous.Errors);
+            Assert.StartsWith("LbAmbiguousMember,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains("'spare1'", e.Exception.Message);
+            Assert.Contains("'spare3'", e.Exception.Message);
+            Assert.All(Members("tpl"), m => Assert.Equal(LbMemberState.Enabled, m.State));
+
+            var named = _ps.Run($"Set-LbPoolMember -Pool tpl -Address 127.0.0.1 -Port {port} -Name spare2 -State Disabled");
+            Assert.False(named.HadErrors, named.ToString());
+            Assert.Equal(new[] { "spare2" }, Members("tpl").Where(m => m.State == LbMemberState.Disabled).Select(m => m.Name).ToArray());
+
+            var byName = _ps.Run("Set-LbPoolMember -Pool tpl -Name spare2 -State Enabled");
+            Assert.False(byName.HadErrors, byName.ToString());
+            Assert.All(Members("tpl"), m => Assert.Equal(LbMemberState.Enabled, m.State));
+        }
+
+        [Fact]
+        public void A_piped_remove_deletes_the_named_server_only()
+        {
+            var r = _ps.Run("Get-LbPoolMember -Pool twins | Where-Object Name -eq x2 | Remove-LbPoolMember -Confirm:$false");
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal(new[] { "x1" }, Members("twins").Select(m => m.Name).ToArray());
+        }
+
+        [Fact]
+        public void A_refused_delete_puts_the_server_back_in_rotation_and_says_so()
+        {
+            // HAProxy refuses to delete a server that a use-server rule names.
+            var r = _ps.Run("Remove-LbPoolMember -Pool twins -Name x1 -Confirm:$false");
+
+            var e = Assert.Single(r.Errors);
+            Assert.Contains("put back to Enabled", e.Exception.Message);
+            var x1 = Members("twins").Single(m => m.Name == "x1");
+            Assert.Equal(LbMemberState.Enabled, x1.State);
+        }
+    }
+}
