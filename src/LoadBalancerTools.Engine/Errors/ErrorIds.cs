@@ -46,5 +46,7 @@ namespace LoadBalancerTools.Errors
         public const string AmbiguousMember = "LbAmbiguousMember";
         /// <summary>A write failed in a way that does not prove it was not applied, and the pool could not be read to find out.</summary>
         public const string OutcomeUnknown = "LbOutcomeUnknown";
+        /// <summary>A credential would go over plain http:// to a remote load balancer without -AllowUnencryptedAuthentication.</summary>
+        public const string UnencryptedAuthentication = "LbUnencryptedAuthentication";
     }
 }

@@ -24,6 +24,8 @@ namespace LoadBalancerTools.Model
         public LbCapabilities Capabilities => ProviderInstance.Capabilities;
         /// <summary>Where the credential came from (Credential, SecretManagement, Environment, DotEnv, None) — never the secret itself.</summary>
         public string CredentialSource { get; internal set; } = "None";
+        /// <summary>The .env file that supplied the credential, when one did.</summary>
+        public string? CredentialFile { get; internal set; }
         public string? UserName { get; internal set; }
         public bool SkipCertificateCheck { get; internal set; }
         public int TimeoutSec { get; internal set; }

@@ -27,6 +27,27 @@ namespace LoadBalancerTools.Providers
                 ["AwsElbV2"] = AwsElbV2Provider.ResolveEndpoint,
             };
 
+        /// <summary>
+        /// Each vendor's documented weight range, checked before anything is sent. Providers without weights
+        /// (Caddy, ELBv2) have none: their capabilities refuse a weight first.
+        /// </summary>
+        private static readonly Dictionary<string, (int Min, int Max, string Note)> WeightRanges =
+            new Dictionary<string, (int, int, string)>(StringComparer.OrdinalIgnoreCase)
+            {
+                // ngx_http_upstream_module, "server ... weight=number": a positive integer, 1 by default; the
+                // NGINX Plus API answers UpstreamBadWeight otherwise. No upper bound beyond a 32-bit integer.
+                ["NginxPlus"] = (1, int.MaxValue, ""),
+                // HAProxy configuration manual, "weight": 0 to 256; 0 takes no new traffic (persistent sessions still arrive).
+                ["HAProxy"] = (0, 256, "; 0 takes no new traffic but keeps persistent sessions"),
+                // BIG-IP ltm pool member "ratio": 1 to 65535 (tmsh reference).
+                ["F5"] = (1, 65535, ""),
+                // NITRO servicegroup_servicegroupmember_binding "weight": 1 to 100.
+                ["NetScaler"] = (NetScaler.NetScalerProvider.MinWeight, NetScaler.NetScalerProvider.MaxWeight, ""),
+            };
+
+        public static (int Min, int Max, string Note)? WeightRange(string provider) =>
+            WeightRanges.TryGetValue(provider, out var range) ? range : ((int, int, string)?)null;
+
         public static IReadOnlyList<string> Names => Factories.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
 
         public static bool TryCreate(LbConnectionSettings settings, out ILbProvider? provider)

@@ -103,14 +103,16 @@ namespace LoadBalancerTools.Services
             if (rawAddress == null) throw Invalid(ErrorIds.SyncInvalidMember, row, shown, "has no Address");
             if (rawPort == null) throw Invalid(ErrorIds.SyncInvalidMember, row, shown, "has no Port");
 
-            string address;
-            try { address = MemberAddress.Normalize(rawAddress); }
-            catch (LbException ex) { throw Invalid(ErrorIds.InvalidAddress, row, shown, ex.Message); }
-
             if (!TryInt(Get(props, "Port"), out int port) || port < 1 || port > 65535)
             {
                 throw Invalid(ErrorIds.InvalidPort, row, shown, $"Port '{rawPort}' is not a whole number from 1 to 65535.");
             }
+
+            string address;
+            try { address = MemberAddress.Normalize(rawAddress, port); }
+            catch (LbException ex) { throw Invalid(ex.ErrorId ?? ErrorIds.InvalidAddress, row, shown, ex.Message); }
+            try { MemberAddress.RefuseControlCharacters(Text(Get(props, "Name")), "member name", ErrorIds.InvalidName); }
+            catch (LbException ex) { throw Invalid(ErrorIds.InvalidName, row, shown, ex.Message); }
 
             var member = new DesiredMember(row, address, port) { Source = source, Name = Text(Get(props, "Name")) };
 

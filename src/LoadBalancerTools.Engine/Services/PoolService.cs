@@ -43,6 +43,7 @@ namespace LoadBalancerTools.Services
 
         public async Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct)
         {
+            Util.MemberAddress.ValidatePoolName(pool);
             var members = await connection.ProviderInstance.GetMembersAsync(pool, log, ct).ConfigureAwait(false);
             foreach (var m in members) m.Connection = connection;
             return members;
@@ -66,6 +67,7 @@ namespace LoadBalancerTools.Services
         /// </summary>
         public async Task<MemberMatch> ResolveAsync(LbConnection connection, string pool, LbMemberSelector selector, ILbLog log, CancellationToken ct)
         {
+            Util.MemberAddress.RefuseControlCharacters(selector.Name, "member name", ErrorIds.InvalidName);
             var members = await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false);
             return Resolve(pool, members, selector);
         }
@@ -138,6 +140,9 @@ namespace LoadBalancerTools.Services
 
         private async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddLockedAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
         {
+            Util.MemberAddress.ValidatePoolName(pool);
+            Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
+            RequireWeight(connection, spec.Weight);
             const int attempts = 3;
             for (int attempt = 1; ; attempt++)
             {
@@ -338,6 +343,19 @@ namespace LoadBalancerTools.Services
             {
                 throw new LbException(LbErrorKind.NotSupported,
                     $"{missing} is not supported by this provider ({connection.Provider}). Supported: {connection.Capabilities}.") { ErrorId = ErrorIds.NotSupported };
+            }
+            RequireWeight(connection, update.Weight);
+        }
+
+        /// <summary>The vendor's documented weight range (see <see cref="Providers.ProviderRegistry.WeightRange"/>), checked before anything is sent.</summary>
+        public static void RequireWeight(LbConnection connection, int? weight)
+        {
+            if (weight == null || !(Providers.ProviderRegistry.WeightRange(connection.Provider) is { } range)) return;
+            if (weight < range.Min || weight > range.Max)
+            {
+                throw new LbException(LbErrorKind.InvalidInput, string.Format(CultureInfo.InvariantCulture,
+                    "Weight {0} is not valid for {1}: it takes {2} to {3}{4}.", weight, connection.Provider, range.Min, range.Max, range.Note))
+                { ErrorId = ErrorIds.InvalidWeight };
             }
         }
     }

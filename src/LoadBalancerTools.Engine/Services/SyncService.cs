@@ -108,6 +108,17 @@ namespace LoadBalancerTools.Services
                 { ErrorId = ErrorIds.NotSupported });
             }
             Require(LbCapabilities.Weight, "Weight", d => d.Weight.HasValue);
+            if (connection.Supports(LbCapabilities.Weight) && Providers.ProviderRegistry.WeightRange(connection.Provider) is { } range)
+            {
+                var bad = desired.Where(d => d.Weight < range.Min || d.Weight > range.Max).ToList();
+                if (bad.Count > 0)
+                {
+                    problems.Add(new LbException(LbErrorKind.InvalidInput, string.Format(CultureInfo.InvariantCulture,
+                        "Weight is not valid for {0} in {1} desired row(s) (row {2}): it takes {3} to {4}{5}.", connection.Provider, bad.Count,
+                        string.Join(", ", bad.Take(10).Select(d => d.Row.ToString(CultureInfo.InvariantCulture))), range.Min, range.Max, range.Note))
+                    { ErrorId = ErrorIds.InvalidWeight });
+                }
+            }
             Require(LbCapabilities.Disable, "State Disabled", d => d.State == LbMemberState.Disabled);
             Require(LbCapabilities.Drain, "State Draining", d => d.State == LbMemberState.Draining);
             Require(LbCapabilities.ForcedOffline, "State ForcedOffline", d => d.State == LbMemberState.ForcedOffline);

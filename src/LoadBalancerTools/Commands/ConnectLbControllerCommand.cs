@@ -66,6 +66,15 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public string? ProfileName { get; set; }
 
+        /// <summary>A .env file to read LBTOOLS_* credentials from (else LBTOOLS_ENV_FILE; no file is read unless asked for).</summary>
+        [Parameter(ParameterSetName = FromEnvironment)]
+        [ValidateNotNullOrEmpty]
+        public string? EnvFile { get; set; }
+
+        /// <summary>Sends a user name and password over plain http:// to a load balancer that is not on this machine.</summary>
+        [Parameter]
+        public SwitchParameter AllowUnencryptedAuthentication { get; set; }
+
         protected override void ProcessRecord()
         {
             string? provider = ProviderRegistry.Canonical(Provider);
@@ -113,7 +122,8 @@ namespace LoadBalancerTools.Commands
                 Region = Region,
                 ProfileName = ProfileName,
             };
-            string source = ResolveCredential(settings, provider!);
+            string source = ResolveCredential(settings, provider!, out string? credentialFile);
+            RequireEncryptionFor(settings, provider!);
 
             if (SkipCertificateCheck && Endpoint!.Scheme == Uri.UriSchemeHttps)
             {
@@ -133,6 +143,7 @@ namespace LoadBalancerTools.Commands
             var connection = new LbConnection(instance!, Endpoint!, Region)
             {
                 CredentialSource = source,
+                CredentialFile = credentialFile,
                 UserName = settings.Credential?.UserName,
                 SkipCertificateCheck = SkipCertificateCheck,
                 TimeoutSec = TimeoutSec,
@@ -157,8 +168,9 @@ namespace LoadBalancerTools.Commands
         }
 
         /// <summary>-Credential, then -SecretName, then the environment or .env: the first that is given wins.</summary>
-        private string ResolveCredential(LbConnectionSettings settings, string provider)
+        private string ResolveCredential(LbConnectionSettings settings, string provider, out string? credentialFile)
         {
+            credentialFile = null;
             try
             {
                 if (Credential != null)
@@ -171,19 +183,42 @@ namespace LoadBalancerTools.Commands
                     settings.Credential = SecretManagementResolver.Resolve(this, SecretName, Vault, UserName);
                     return "SecretManagement";
                 }
-                var found = EnvironmentCredentials.Find(provider, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+                string? file = EnvironmentCredentials.RequestedFile(EnvFile, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+                var found = EnvironmentCredentials.Find(provider, file);
                 if (found != null)
                 {
                     settings.Credential = found.Value.Credential;
+                    credentialFile = found.Value.File;
+                    if (credentialFile != null) WriteVerbose($"Credential for {provider} read from the .env file '{credentialFile}'.");
                     return found.Value.Source;
                 }
                 return "None";
             }
             catch (LbException ex)
             {
-                ThrowLbError(ex, SecretName);
+                ThrowLbError(ex, (object?)SecretName ?? EnvFile);
                 throw;
             }
+        }
+
+        /// <summary>
+        /// A user name and password over plain http:// travel in clear text (basic auth, or a login body): warned
+        /// about once per connection, and refused for a load balancer elsewhere than this machine unless
+        /// -AllowUnencryptedAuthentication says so (as Invoke-RestMethod does). SigV4 (AWS) sends no secret.
+        /// </summary>
+        private void RequireEncryptionFor(LbConnectionSettings settings, string provider)
+        {
+            if (settings.Credential == null || Endpoint!.Scheme != Uri.UriSchemeHttp || provider == "AwsElbV2") return;
+            string where = Endpoint.GetLeftPart(UriPartial.Authority);
+            if (!Endpoint.IsLoopback && !AllowUnencryptedAuthentication)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new LbException(LbErrorKind.InvalidInput,
+                        $"Connecting to {where} would send the credential in clear text over plain http://. Use https://, or add -AllowUnencryptedAuthentication if the network is trusted.")
+                    { ErrorId = ErrorIds.UnencryptedAuthentication },
+                    ErrorIds.UnencryptedAuthentication, ErrorCategory.SecurityError, Endpoint));
+            }
+            WriteWarning($"The credential for {where} is sent in clear text over plain http://; anyone on the path can read it. Use https:// where the load balancer offers it.");
         }
     }
 }

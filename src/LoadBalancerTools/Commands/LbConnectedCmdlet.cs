@@ -40,7 +40,7 @@ namespace LoadBalancerTools.Commands
             normalized = address;
             try
             {
-                normalized = Util.MemberAddress.Normalize(address);
+                normalized = Util.MemberAddress.Normalize(address, port);
                 Util.MemberAddress.ValidatePort(port);
                 return true;
             }

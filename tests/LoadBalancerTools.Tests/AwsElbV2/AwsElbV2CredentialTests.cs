@@ -31,7 +31,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             ["AWS_PROFILE"] = null, ["AWS_WEB_IDENTITY_TOKEN_FILE"] = null, ["AWS_ROLE_ARN"] = null,
             ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = null, ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = null,
             ["LBTOOLS_USERNAME"] = null, ["LBTOOLS_PASSWORD"] = null, ["LBTOOLS_AWSELBV2_USERNAME"] = null, ["LBTOOLS_AWSELBV2_PASSWORD"] = null,
-            ["LBTOOLS_ENV_FILE"] = Path.Combine(AwsTestEnvironment.Directory, "no.env"),
+            ["LBTOOLS_ENV_FILE"] = null, // no .env file is read unless one is named
         };
 
         private AwsElbV2Emulator _emulator = null!;

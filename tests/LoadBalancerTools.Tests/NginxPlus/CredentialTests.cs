@@ -117,18 +117,31 @@ namespace LoadBalancerTools.Tests.NginxPlus
             AssertNoSecret(r, WrongSecret, Secret);
         }
 
-        [Fact]
-        public void A_dotenv_file_in_the_current_directory_supplies_the_credential_without_touching_the_environment()
+        private static string EnvDirectory(UnixFileMode mode, out string file)
         {
             string dir = Path.Combine(Path.GetTempPath(), "lbtools-env-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
+            file = Path.Combine(dir, ".env");
+            File.WriteAllText(file, $"# local development only\nLBTOOLS_NGINXPLUS_USERNAME={User}\nLBTOOLS_NGINXPLUS_PASSWORD=\"{Secret}\"\n");
+            File.SetUnixFileMode(file, mode);
+            return dir;
+        }
+
+        [Fact]
+        public void A_dotenv_file_is_read_only_when_asked_for_and_the_connection_names_it()
+        {
+            string dir = EnvDirectory(UnixFileMode.UserRead | UnixFileMode.UserWrite, out string file);
             try
             {
-                File.WriteAllText(Path.Combine(dir, ".env"), $"# local development only\nLBTOOLS_NGINXPLUS_USERNAME={User}\nLBTOOLS_NGINXPLUS_PASSWORD=\"{Secret}\"\n");
                 using var ps = new PsSession();
-                var r = ps.Run($"$ExecutionContext.SessionState.Path.SetLocation('{dir}') | Out-Null; Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -Verbose; Get-LbPool");
+                // ./.env is there, but nobody asked for it: no credential is sent, and the API says so.
+                var unasked = ps.Run($"$ExecutionContext.SessionState.Path.SetLocation('{dir}') | Out-Null; Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -MaxRetries 0");
+                Assert.StartsWith("LbAuthenticationFailed,", unasked.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
+
+                var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -EnvFile ./.env -Verbose; Get-LbPool");
                 Assert.False(r.HadErrors, r.ToString());
                 Assert.Equal("DotEnv", r.Prop<string>(0, "CredentialSource"));
+                Assert.Equal(file, r.Prop<string>(0, "CredentialFile"));
                 Assert.Null(Environment.GetEnvironmentVariable("LBTOOLS_NGINXPLUS_PASSWORD"));
                 AssertNoSecret(r, Secret);
             }
@@ -137,42 +150,70 @@ namespace LoadBalancerTools.Tests.NginxPlus
                 Directory.Delete(dir, recursive: true);
             }
         }
-    }
 
-    /// <summary>Changes the process environment, so it runs alone.</summary>
-    [Collection(ProcessEnvironmentCollection.Name)]
-    public sealed class EnvironmentCredentialTests
-    {
         [Fact]
-        public async Task Environment_variables_supply_the_credential_provider_specific_first()
+        public void A_dotenv_file_others_can_write_is_refused_naming_its_mode()
         {
-            await using var nginx = await NginxPlusEmulator.StartAsync();
-            nginx.AddUpstream("web");
-            nginx.RequireBasicAuth("envuser", "env-Secret-123");
-            Environment.SetEnvironmentVariable("LBTOOLS_USERNAME", "generic");
-            Environment.SetEnvironmentVariable("LBTOOLS_PASSWORD", "generic-wrong");
-            Environment.SetEnvironmentVariable("LBTOOLS_NGINXPLUS_USERNAME", "envuser");
-            Environment.SetEnvironmentVariable("LBTOOLS_NGINXPLUS_PASSWORD", "env-Secret-123");
+            string dir = EnvDirectory((UnixFileMode)Convert.ToInt32("666", 8), out string file);
             try
             {
                 using var ps = new PsSession();
-                var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{nginx.ApiBase}'; Get-LbPool");
-                Assert.False(r.HadErrors, r.ToString());
-                Assert.Equal("Environment", r.Prop<string>(0, "CredentialSource"));
-                Assert.Equal("envuser", r.Prop<string>(0, "UserName"));
-                Assert.DoesNotContain("env-Secret-123", r.AllText());
+                var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -EnvFile '{file}'");
+                Assert.StartsWith("LbSecretUnusable,", r.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
+                Assert.Contains("mode 666", r.AllErrors.Single().Exception.Message);
+                Assert.Contains("chmod 600", r.AllErrors.Single().Exception.Message);
+                AssertNoSecret(r, Secret);
             }
             finally
             {
-                foreach (var n in new[] { "LBTOOLS_USERNAME", "LBTOOLS_PASSWORD", "LBTOOLS_NGINXPLUS_USERNAME", "LBTOOLS_NGINXPLUS_PASSWORD" })
-                    Environment.SetEnvironmentVariable(n, null);
+                Directory.Delete(dir, recursive: true);
             }
         }
-    }
 
-    [CollectionDefinition(Name, DisableParallelization = true)]
-    public sealed class ProcessEnvironmentCollection
-    {
-        public const string Name = "Process environment";
+        [Fact]
+        public void A_dotenv_file_owned_by_another_user_is_refused()
+        {
+            Assert.True(OperatingSystem.IsLinux(), "the owner check runs on Linux");
+            string dir = EnvDirectory(UnixFileMode.UserRead | UnixFileMode.UserWrite, out string file);
+            try
+            {
+                if (Environment.UserName != "root")
+                {
+                    // Only root can give a file away; as another user the mode test above covers the rule.
+                    return;
+                }
+                using (var chown = System.Diagnostics.Process.Start("chown", new[] { "65534", file })) chown!.WaitForExit();
+                using var ps = new PsSession();
+                var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -EnvFile '{file}'");
+                var e = r.AllErrors.Single();
+                Assert.StartsWith("LbSecretUnusable,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+                Assert.Contains("owned by user id 65534", e.Exception.Message);
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+
+        [Fact]
+        public void A_credential_over_plain_http_is_warned_about_on_loopback_and_refused_elsewhere_unless_allowed()
+        {
+            string cred = $"$c = [pscredential]::new('{User}', [System.Net.NetworkCredential]::new('', '{Secret}').SecurePassword); ";
+            using var ps = new PsSession();
+            var local = ps.Run(cred + $"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -Credential $c");
+            Assert.False(local.HadErrors, local.ToString());
+            Assert.Single(local.Warnings, w => w.Contains("clear text"));
+
+            var remote = ps.Run(cred + "Connect-LbController -Provider NginxPlus -Endpoint 'http://lb1.example.invalid:8080/api' -Credential $c");
+            var e = remote.AllErrors.Single();
+            Assert.StartsWith("LbUnencryptedAuthentication,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains("-AllowUnencryptedAuthentication", e.Exception.Message);
+            AssertNoSecret(remote, Secret);
+
+            // Allowed: it goes on to connect (and fails to resolve the name, which proves it got that far).
+            var allowed = ps.Run(cred + "Connect-LbController -Provider NginxPlus -Endpoint 'http://lb1.example.invalid:8080/api' -Credential $c -AllowUnencryptedAuthentication -MaxRetries 0 -TimeoutSec 5");
+            Assert.DoesNotContain(allowed.AllErrors, x => x.FullyQualifiedErrorId.StartsWith("LbUnencryptedAuthentication", StringComparison.Ordinal));
+            Assert.Single(allowed.Warnings, w => w.Contains("clear text"));
+        }
     }
 }
