@@ -39,8 +39,8 @@ namespace LoadBalancerTools.Providers
                 ["NginxPlus"] = (1, int.MaxValue, ""),
                 // HAProxy configuration manual, "weight": 0 to 256; 0 takes no new traffic (persistent sessions still arrive).
                 ["HAProxy"] = (0, 256, "; 0 takes no new traffic but keeps persistent sessions"),
-                // BIG-IP ltm pool member "ratio": 1 to 65535 (tmsh reference).
-                ["F5"] = (1, 65535, ""),
+                // BIG-IP pool member ratio: "Valid values range from 1 through 100" (Ansible bigip_pool_member docs).
+                ["F5"] = (1, 100, ""),
                 // NITRO servicegroup_servicegroupmember_binding "weight": 1 to 100.
                 ["NetScaler"] = (NetScaler.NetScalerProvider.MinWeight, NetScaler.NetScalerProvider.MaxWeight, ""),
             };

@@ -99,7 +99,7 @@ namespace LoadBalancerTools.Commands
             {
                 string why = invalid.Count > 0
                     ? string.Format(CultureInfo.InvariantCulture, "{0} of {1} desired row(s) are invalid", invalid.Count, rows.Count)
-                    : "it asks for what the provider cannot do";
+                    : "it asks for what the provider cannot do, or for values outside its ranges";
                 ThrowTerminatingError(new ErrorRecord(
                     new LbException(LbErrorKind.InvalidInput, $"The desired state for pool '{Pool}' is not valid ({why}); nothing was changed. Fix the rows named in the errors above and run again."),
                     ErrorIds.SyncInvalidDesiredState, ErrorCategory.InvalidData, Pool));

@@ -241,6 +241,10 @@ public sealed class FaultInjector
                     await RunThenDropAsync(context, next).ConfigureAwait(false);
                     break;
 
+                case FaultKind.NotFound:
+                    await WriteErrorAsync(context, StatusCodes.Status404NotFound, "not found", "NotFound").ConfigureAwait(false);
+                    break;
+
                 case FaultKind.ApplyThen500:
                 case FaultKind.ApplyThen502:
                 case FaultKind.ApplyThen503:

@@ -33,6 +33,9 @@ public enum FaultKind
     /// </summary>
     ApplyThen500,
 
+    /// <summary>404 in the vendor's error format; the handler never runs: an optional endpoint this build or proxy lacks.</summary>
+    NotFound,
+
     /// <summary>Applied, then 502: a reverse proxy in front of the management API lost the upstream's answer.</summary>
     ApplyThen502,
 

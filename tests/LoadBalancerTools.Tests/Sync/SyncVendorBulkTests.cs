@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Threading.Tasks;
 using LoadBalancerTools.TestKit;
@@ -25,12 +26,19 @@ namespace LoadBalancerTools.Tests.Sync
             Assert.Equal(30, f5.GetMembers("web").Count);
             Assert.Equal(1, f5.CommittedTransactions);
 
-            // A batch with one bad weight is refused whole: nothing of it lands, and each change says why.
-            var bad = ps.Run("$more = @(@{ Address = '10.3.0.1'; Port = 80 }, @{ Address = '10.3.0.2'; Port = 80; Weight = 500 }); " +
+            // A weight outside BIG-IP's ratio range (1 to 100) is refused before anything is sent.
+            f5.ClearRequests();
+            var outOfRange = ps.Run("Sync-LbPool -Pool web -Member ($desired + @(@{ Address = '10.3.0.2'; Port = 80; Weight = 500 }))");
+            Assert.Contains(outOfRange.Errors, e => e.FullyQualifiedErrorId.StartsWith("LbInvalidWeight,", StringComparison.Ordinal));
+            Assert.Equal(0, f5.CountRequests("POST", "/transaction"));
+
+            // A transaction the device refuses at commit is refused whole: nothing of it lands, and each change
+            // says why. (A host name needs an existing node on BIG-IP: "invalid IP address ... for a new node".)
+            var bad = ps.Run("$more = @(@{ Address = '10.3.0.1'; Port = 80 }, @{ Address = 'app-z.example'; Port = 80; Weight = 50 }); " +
                              "Sync-LbPool -Pool web -Member ($desired + $more) -PassThru");
-            Assert.True(bad.HadErrors);
+            Assert.True(bad.HadErrors, bad.ToString());
             Assert.All(bad.Errors, e => Assert.StartsWith("LbSyncAddFailed,", e.FullyQualifiedErrorId));
-            Assert.Equal(2, bad.Errors.Count); // the valid add failed with the invalid one: the transaction is all or nothing
+            Assert.Equal(2, bad.Errors.Count); // both adds failed together: the transaction is all or nothing
             Assert.Equal(30, f5.GetMembers("web").Count);
         }
 

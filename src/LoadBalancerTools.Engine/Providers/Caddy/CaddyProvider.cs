@@ -166,8 +166,18 @@ namespace LoadBalancerTools.Providers.Caddy
 
         private async Task<Dictionary<string, JsonElement>> UpstreamStatsAsync(ILbLog log, CancellationToken cancellationToken)
         {
-            var stats = await _api.SendAsync(HttpMethod.Get, "reverse_proxy/upstreams", null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
             var map = new Dictionary<string, JsonElement>(StringComparer.OrdinalIgnoreCase);
+            JsonElement stats;
+            try
+            {
+                stats = await _api.SendAsync(HttpMethod.Get, "reverse_proxy/upstreams", null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
+            }
+            catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound || ex.Kind == LbErrorKind.MalformedResponse || ex.Kind == LbErrorKind.ReadOnly)
+            {
+                // Upstream statistics are detail: without them health reads Unknown and the pool is still usable.
+                log.Verbose($"Caddy's upstream statistics are unavailable ({ex.Message}); health reads Unknown.");
+                return map;
+            }
             if (stats.ValueKind == JsonValueKind.Array)
             {
                 foreach (var s in stats.EnumerateArray()) if (s.Str("address") is string a) map[a] = s;
@@ -178,7 +188,11 @@ namespace LoadBalancerTools.Providers.Caddy
         /// <summary>Passive health is the only kind the API exposes: unhealthy once fails reach max_fails.</summary>
         private static LbMemberHealth Health(JsonElement handler, Dictionary<string, JsonElement> stats, string dial)
         {
-            long? maxFails = handler.Prop("health_checks")?.Prop("passive")?.Long("max_fails");
+            var passive = handler.Prop("health_checks")?.Prop("passive");
+            // Passive checks are on when fail_duration is set; an unset max_fails then means 1 (Caddy's
+            // modules/caddyhttp/reverseproxy/healthchecks.go: "MaxFails ... Default: 1").
+            bool on = passive?.Prop("fail_duration") != null || passive?.Long("max_fails") != null;
+            long? maxFails = on ? passive?.Long("max_fails") ?? 1 : (long?)null;
             if (maxFails == null || !stats.TryGetValue(dial, out var stat)) return LbMemberHealth.Unknown;
             return (stat.Long("fails") ?? 0) >= Math.Max(1, maxFails.Value) ? LbMemberHealth.Unhealthy : LbMemberHealth.Healthy;
         }

@@ -15,6 +15,11 @@ namespace LoadBalancerTools.Providers.F5
 
         internal const string Busy = "active asynchronous task";
 
+        /// <summary>"01070734:3: Configuration error: invalid ratio ..." (01070734 is the generic configuration error).</summary>
+        private static readonly Regex InvalidRatio = new Regex(@"^01070734:\d+: Configuration error: invalid ratio\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+        /// <summary>"01070734:3: Configuration error: invalid IP address ...".</summary>
+        private static readonly Regex InvalidAddress = new Regex(@"^01070734:\d+: Configuration error: invalid IP address\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+
         /// <summary>The API's own message, or null when the body is not an iControl error.</summary>
         public static string? Message(ApiResponse response) => response.TryJson()?.Str("message");
 
@@ -65,11 +70,18 @@ namespace LoadBalancerTools.Providers.F5
             {
                 return new LbException(LbErrorKind.AlreadyExists, message, code, status) { ErrorId = ErrorIds.AlreadyExists };
             }
+            if (code == "01070587")
+            {
+                // "The requested pool member name (...) is invalid": the member name is built from the address.
+                return new LbException(LbErrorKind.InvalidInput, message, code, status) { ErrorId = ErrorIds.InvalidAddress };
+            }
             if (status == 400 && text != null)
             {
-                if (text.IndexOf("ratio", StringComparison.OrdinalIgnoreCase) >= 0)
+                // Classified by code first (above), then by patterns anchored at the start of the vendor text,
+                // so a word such as "ratio" elsewhere in an unrelated refusal classifies nothing.
+                if (InvalidRatio.IsMatch(text))
                     return new LbException(LbErrorKind.InvalidInput, message, code, status) { ErrorId = ErrorIds.InvalidWeight };
-                if (text.IndexOf("address", StringComparison.OrdinalIgnoreCase) >= 0 && text.IndexOf("invalid", StringComparison.OrdinalIgnoreCase) >= 0)
+                if (InvalidAddress.IsMatch(text))
                     return new LbException(LbErrorKind.InvalidInput, message, code, status) { ErrorId = ErrorIds.InvalidAddress };
                 return new LbException(LbErrorKind.Rejected, message, code, status) { ErrorId = ErrorIds.Rejected };
             }

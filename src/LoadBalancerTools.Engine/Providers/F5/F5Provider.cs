@@ -113,10 +113,11 @@ namespace LoadBalancerTools.Providers.F5
                 var version = await SendAsync(HttpMethod.Get, "tm/sys/version", null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
                 _version = F5Stats.Version(version);
             }
-            catch (LbException ex) when (ex.Kind == LbErrorKind.ReadOnly)
+            catch (LbException ex) when (OptionalReadFailed(ex))
             {
-                // Some partition-scoped roles may not read system objects; the version is only informative.
-                log.Verbose("The user may not read /mgmt/tm/sys/version; the BIG-IP version is unknown.");
+                // The version is detail: a role that may not read system objects, or a build or proxy that
+                // answers 404, must not sink the connection.
+                log.Verbose($"The BIG-IP version is unavailable ({ex.Message}); going on without it.");
             }
             catch (LbException) when (!_basic)
             {
@@ -128,6 +129,11 @@ namespace LoadBalancerTools.Providers.F5
             log.Verbose($"BIG-IP {_version ?? "(version unknown)"}, partition '{_partition}', " +
                         (_basic ? "basic authentication." : $"token authentication (token lifetime {TokenLifetimeSeconds} s)."));
         }
+
+        /// <summary>An optional read's failure that leaves the rest usable: not found, not permitted, or an unreadable answer.</summary>
+        private static bool OptionalReadFailed(LbException ex) =>
+            ex.Kind == LbErrorKind.NotFound || ex.Kind == LbErrorKind.ReadOnly || ex.Kind == LbErrorKind.MalformedResponse
+            || (ex.Kind == LbErrorKind.AuthenticationFailed && ex.StatusCode == 403);
 
         public async Task DisconnectAsync(ILbLog log, CancellationToken cancellationToken)
         {
@@ -158,9 +164,19 @@ namespace LoadBalancerTools.Providers.F5
             var items = Items(list, "members of " + pool);
             if (items.Count == 0) return new List<LbPoolMember>();
 
-            // One pool-level stats call for all members instead of one per member.
-            var stats = await SendAsync(HttpMethod.Get, poolPath + "/members/stats", null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
-            var records = F5Stats.Members(stats);
+            // One pool-level stats call for all members instead of one per member. Statistics are detail:
+            // without them health reads Unknown and connection counts are missing, and Add, Set and Remove go on.
+            IReadOnlyList<F5MemberStats> records;
+            try
+            {
+                var stats = await SendAsync(HttpMethod.Get, poolPath + "/members/stats", null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
+                records = F5Stats.Members(stats);
+            }
+            catch (LbException ex) when (OptionalReadFailed(ex))
+            {
+                log.Verbose($"Member statistics of pool '{pool}' are unavailable ({ex.Message}); health reads Unknown.");
+                records = Array.Empty<F5MemberStats>();
+            }
             var byNode = new Dictionary<string, F5MemberStats>(StringComparer.OrdinalIgnoreCase);
             var byAddress = new Dictionary<string, F5MemberStats>(StringComparer.OrdinalIgnoreCase);
             foreach (var r in records)
