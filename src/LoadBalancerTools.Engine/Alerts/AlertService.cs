@@ -92,7 +92,8 @@ namespace LoadBalancerTools.Alerts
         private static string Format(LbAlertChannel channel, LbRemediationEvent ev, string source)
         {
             string title = Title(ev);
-            string text = $"{title}: {ev.Reason}";
+            string reason = Util.UrlRedaction.Redact(ev.Reason);
+            string text = $"{title}: {reason}";
             switch (channel.Type)
             {
                 case LbAlertChannelType.Slack:
@@ -105,7 +106,7 @@ namespace LoadBalancerTools.Alerts
                         ["summary"] = title,
                         ["themeColor"] = ev.Type == LbRemediationEventType.Restored ? "2EB886" : "D7000C",
                         ["title"] = title,
-                        ["text"] = ev.Reason,
+                        ["text"] = reason,
                     });
                 case LbAlertChannelType.PagerDuty:
                     bool resolve = ev.Type == LbRemediationEventType.Restored;
@@ -125,7 +126,7 @@ namespace LoadBalancerTools.Alerts
                             ["component"] = ev.Member,
                             ["group"] = ev.Pool,
                             ["class"] = ev.Type.ToString(),
-                            ["custom_details"] = new Dictionary<string, object?> { ["reason"] = ev.Reason, ["address"] = ev.Address, ["port"] = ev.Port, ["round"] = ev.Round },
+                            ["custom_details"] = new Dictionary<string, object?> { ["reason"] = reason, ["address"] = ev.Address, ["port"] = ev.Port, ["round"] = ev.Round },
                         };
                     }
                     return JsonSerializer.Serialize(message);

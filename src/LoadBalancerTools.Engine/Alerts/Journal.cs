@@ -33,11 +33,11 @@ namespace LoadBalancerTools.Alerts
             ["action"] = e.Action,
             ["applied"] = e.Applied,
             ["success"] = e.Success,
-            ["reason"] = e.Reason,
+            ["reason"] = Util.UrlRedaction.Redact(e.Reason),
             ["consecutiveFailures"] = e.ConsecutiveFailures,
             ["consecutiveSuccesses"] = e.ConsecutiveSuccesses,
             ["channel"] = e.Channel,
-            ["error"] = e.Error,
+            ["error"] = e.Error == null ? null : Util.UrlRedaction.Redact(e.Error),
         };
     }
 }

@@ -90,8 +90,10 @@ namespace LoadBalancerTools.Services
                 {
                     string scheme = options.Protocol == ProbeProtocol.Https ? "https" : "http";
                     string path = options.Path.StartsWith("/", StringComparison.Ordinal) ? options.Path : "/" + options.Path;
-                    result.Target = $"{scheme}://{host}{path}";
-                    using var request = new HttpRequestMessage(HttpMethod.Get, result.Target);
+                    string url = $"{scheme}://{host}{path}";
+                    // The probe result (and every event, journal line and alert built from it) shows the URL without its query.
+                    result.Target = Util.UrlRedaction.Redact(url);
+                    using var request = new HttpRequestMessage(HttpMethod.Get, url);
                     if (options.HostHeader != null) request.Headers.Host = options.HostHeader;
                     var client = options.SkipCertificateCheck ? Lax : Strict;
                     using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);

@@ -357,10 +357,13 @@ public sealed class ManagedProcess : IDisposable, IAsyncDisposable
 /// The harness's scratch space: one temp directory per started load balancer, and a record of
 /// every child process, so a later test process can clean up after one that was killed outright.
 /// </summary>
-internal static class HarnessFiles
+public static class HarnessFiles
 {
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), "lbtools-realservers");
-    private static readonly string ChildRecords = Path.Combine(Root, "children");
+    // Under the user's own data folder (never the shared temp folder), created owner-only: a record in a
+    // folder others can write, or could have created first, would let them choose what the reaper kills.
+    private static readonly string Root = Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "lbtools-realservers");
+    private static string ChildRecords => Path.Combine(Root, "children");
     private static readonly string OwnerIdentity = ProcessIdentity(Environment.ProcessId) ?? "?";
     private static readonly ConcurrentDictionary<string, bool> OwnDirectories = new(StringComparer.Ordinal);
 
@@ -374,6 +377,7 @@ internal static class HarnessFiles
 
         // Short names: a unix socket path inside must stay under the 108-byte sun_path limit.
         var unique = Guid.NewGuid().ToString("N").Substring(0, 12);
+        EnsurePrivateRoot();
         var path = Path.Combine(Root, $"{kind}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{unique}");
         Directory.CreateDirectory(path);
         OwnDirectories[path] = true;
@@ -414,15 +418,40 @@ internal static class HarnessFiles
         }
     }
 
+    /// <summary>
+    /// Creates the harness folder owner-only (0700) and checks it is ours and writable by no one else;
+    /// refuses otherwise, rather than trusting records someone else could have written.
+    /// </summary>
+    public static void EnsurePrivateRoot() => EnsurePrivateRoot(Root);
+
+    private static void EnsurePrivateRoot(string root)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(root);
+            return;
+        }
+        string records = Path.Combine(root, "children");
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(records, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var dir in new[] { root, records })
+        {
+            if ((File.GetUnixFileMode(dir) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+            {
+                throw new UnauthorizedAccessException($"The test harness folder '{dir}' can be written by other users; its process records are not trusted. Remove it or chmod 700 it.");
+            }
+        }
+    }
+
     public static void RecordChild(int pid)
     {
         try
         {
-            Directory.CreateDirectory(ChildRecords);
+            EnsurePrivateRoot();
             var child = ProcessIdentity(pid) ?? "?";
             File.WriteAllText(
                 Path.Combine(ChildRecords, pid.ToString(CultureInfo.InvariantCulture)),
-                string.Join(' ', Environment.ProcessId.ToString(CultureInfo.InvariantCulture), OwnerIdentity, child));
+                string.Join(' ', Environment.ProcessId.ToString(CultureInfo.InvariantCulture), OwnerIdentity, child, Executable(pid) ?? "?"));
         }
         catch (IOException)
         {
@@ -445,21 +474,28 @@ internal static class HarnessFiles
     /// Kills children whose owning test process is gone, but only when the pid still belongs to the
     /// very process recorded (same start time): a reused pid is left alone.
     /// </summary>
-    public static void ReapOrphans()
+    public static void ReapOrphans() => ReapOrphans(Root);
+
+    /// <summary>As above, for the harness folder <paramref name="root"/> (tests of the reaper use their own).</summary>
+    public static void ReapOrphans(string root)
     {
         try
         {
-            if (Directory.Exists(ChildRecords))
+            // Records are trusted only in our own owner-only folder; anything else is never acted on.
+            try { EnsurePrivateRoot(root); }
+            catch (UnauthorizedAccessException) { return; }
+            string records = Path.Combine(root, "children");
+            if (Directory.Exists(records))
             {
-                foreach (var file in Directory.GetFiles(ChildRecords))
+                foreach (var file in Directory.GetFiles(records))
                 {
                     ReapRecord(file);
                 }
             }
 
-            if (Directory.Exists(Root))
+            if (Directory.Exists(root))
             {
-                foreach (var dir in Directory.GetDirectories(Root))
+                foreach (var dir in Directory.GetDirectories(root))
                 {
                     var parts = Path.GetFileName(dir).Split('-');
                     if (parts.Length == 3 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var owner)
@@ -484,7 +520,7 @@ internal static class HarnessFiles
         }
 
         var fields = File.ReadAllText(file).Split(' ');
-        if (fields.Length != 3 || !int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var owner))
+        if (fields.Length != 4 || !int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var owner))
         {
             File.Delete(file);
             return;
@@ -496,8 +532,12 @@ internal static class HarnessFiles
             return; // Its owner is alive: not an orphan.
         }
 
+        // Killed only when the pid is still the very process started (same start tick) running the same
+        // program (haproxy, caddy, redis-server...): a reused pid, or a record naming someone else's
+        // process, is left alone.
         var childNow = ProcessIdentity(pid);
-        if (childNow is not null && fields[2] != "?" && childNow == fields[2])
+        if (childNow is not null && fields[2] != "?" && childNow == fields[2] && fields[3] != "?" && Executable(pid) == fields[3]
+            && Path.GetFileName(fields[3]) is "haproxy" or "caddy" or "redis-server")
         {
             try
             {
@@ -518,11 +558,24 @@ internal static class HarnessFiles
         File.Delete(file);
     }
 
+    /// <summary>The program a live pid runs (/proc/PID/exe), or null.</summary>
+    public static string? Executable(int pid)
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() ? new FileInfo($"/proc/{pid}/exe").LinkTarget : null;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// A stable identity for a live pid (its start time), or null when no such process runs.
     /// On Linux the kernel's start tick from /proc is exact; elsewhere the start time to the second.
     /// </summary>
-    internal static string? ProcessIdentity(int pid)
+    public static string? ProcessIdentity(int pid)
     {
         var stat = $"/proc/{pid}/stat";
         if (OperatingSystem.IsLinux())

@@ -114,6 +114,22 @@ namespace LoadBalancerTools.Tests.Remediation
         }
 
         [Fact]
+        public async Task A_token_in_the_probe_query_never_reaches_an_event_the_journal_or_an_alert()
+        {
+            await _backends[1].StopAsync();
+            string once = Once().Replace("-Path /healthz", "-Path '/healthz?token=s3cr3t-probe-token'", StringComparison.Ordinal);
+            _ps.Run(once); _ps.Run(once);
+            var r = _ps.Run(once);
+
+            Assert.Contains(Events(r), e => e.Type == LbRemediationEventType.Ejected && e.Applied);
+            Assert.Contains(Events(r), e => e.Reason.Contains("/healthz?***", StringComparison.Ordinal));
+            Assert.DoesNotContain("s3cr3t-probe-token", r.AllText() + string.Join("\n", Events(r).Select(e => e.Reason + e.Error)));
+            Assert.DoesNotContain("s3cr3t-probe-token", File.ReadAllText(Path.Combine(_dir, "journal.jsonl")));
+            Assert.NotEmpty(_hooks.Received);
+            Assert.All(_hooks.Received, h => Assert.DoesNotContain("s3cr3t-probe-token", h.Body));
+        }
+
+        [Fact]
         public async Task A_failed_alert_is_reported_but_never_stops_remediation()
         {
             _hooks.Respond("/slack", 503); // retried first, so the retry lines are told too
