@@ -36,6 +36,7 @@ namespace LoadBalancerTools.Http
         private static readonly ResiliencePropertyKey<RequestKind> KindKey = new ResiliencePropertyKey<RequestKind>("lb.kind");
         private static readonly ResiliencePropertyKey<ILbLog> LogKey = new ResiliencePropertyKey<ILbLog>("lb.log");
         private static readonly ResiliencePropertyKey<string> DescriptionKey = new ResiliencePropertyKey<string>("lb.request");
+        private static readonly ResiliencePropertyKey<CancellationToken> StopKey = new ResiliencePropertyKey<CancellationToken>("lb.stop");
 
         private readonly ResiliencePipeline<T> _pipeline;
         private readonly TransportOptions _options;
@@ -54,15 +55,26 @@ namespace LoadBalancerTools.Http
         /// Runs one logical call; <paramref name="attempt"/> runs once per try. Timeouts and an open
         /// circuit become <see cref="LbException"/>; a timed-out write is marked ambiguous.
         /// </summary>
+        /// <remarks>
+        /// A stop (Ctrl+C) cancels a read at once. A write is never cut off once sent: a stop keeps it from
+        /// starting (and from being retried), but one already on the wire runs to its answer or its attempt
+        /// timeout, so that when the cmdlet returns its outcome is known and nothing lands afterwards.
+        /// </remarks>
         public async Task<T> ExecuteAsync(string description, RequestKind kind, ILbLog log, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
         {
-            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            bool write = kind != RequestKind.Read;
+            var context = ResilienceContextPool.Shared.Get(write ? CancellationToken.None : cancellationToken);
             try
             {
                 context.Properties.Set(KindKey, kind);
                 context.Properties.Set(LogKey, log);
                 context.Properties.Set(DescriptionKey, description);
-                return await _pipeline.ExecuteAsync(async ctx => await attempt(ctx.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+                context.Properties.Set(StopKey, cancellationToken);
+                return await _pipeline.ExecuteAsync(async ctx =>
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return await attempt(ctx.CancellationToken).ConfigureAwait(false);
+                }, context).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -94,7 +106,7 @@ namespace LoadBalancerTools.Http
             // Polly requires at least one retry; -MaxRetries 0 means no retry strategy at all.
             if (o.MaxRetries > 0)
             {
-                builder.AddRetry(new RetryStrategyOptions<T>
+                var retry = new RetryStrategyOptions<T>
                 {
                     MaxRetryAttempts = o.MaxRetries,
                     BackoffType = DelayBackoffType.Exponential,
@@ -102,7 +114,8 @@ namespace LoadBalancerTools.Http
                     Delay = o.BaseDelay,
                     MaxDelay = o.MaxDelay,
                     ShouldHandle = args => new ValueTask<bool>(
-                        args.Outcome.Exception is TimeoutRejectedException
+                        args.Context.Properties.GetValue(StopKey, CancellationToken.None).IsCancellationRequested ? false
+                        : args.Outcome.Exception is TimeoutRejectedException
                             ? args.Context.Properties.GetValue(KindKey, RequestKind.Read) != RequestKind.NonIdempotentWrite
                             : policy.ShouldRetry(args.Outcome, args.Context.Properties.GetValue(KindKey, RequestKind.Read))),
                     DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Result is { } r ? policy.RetryAfter(r) : null),
@@ -116,7 +129,13 @@ namespace LoadBalancerTools.Http
                         if (args.Outcome.Result is { } result) policy.Discard(result);
                         return default;
                     },
-                });
+                };
+                if (o.JitterSeed is int seed)
+                {
+                    var random = new Random(seed);
+                    retry.Randomizer = () => { lock (random) return random.NextDouble(); };
+                }
+                builder.AddRetry(retry);
             }
             // Outside the attempt timeout, so a long server-requested pause never times out an unsent request.
             builder.AddStrategy(_ => new GateStrategy(gate, policy));
@@ -155,7 +174,17 @@ namespace LoadBalancerTools.Http
             {
                 try
                 {
-                    await _gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                    // Waiting at the gate sends nothing, so a stop ends it even for a write.
+                    var stop = context.Properties.GetValue(StopKey, CancellationToken.None);
+                    if (stop.CanBeCanceled && !context.CancellationToken.Equals(stop))
+                    {
+                        using var both = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop);
+                        await _gate.WaitAsync(both.Token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await _gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (OperationCanceledException ex)
                 {

@@ -20,6 +20,8 @@ namespace LoadBalancerTools.Http
         public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
         public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
         public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+        /// <summary>Seeds the retry jitter, so tests on a fake clock see the same waits every run; null is Polly's shared random source.</summary>
+        public int? JitterSeed { get; set; }
         /// <summary>
         /// Recognises throttling that the status code alone does not show (AWS answers 400 with an error
         /// code of Throttling). Such responses are retried like 429: the server did not act. The body is

@@ -62,6 +62,16 @@ namespace LoadBalancerTools.Commands
                 var existing = Run(ct => Pools.FindExistingAsync(connection, Pool, spec, Log, ct));
                 if (existing != null)
                 {
+                    var differences = new List<string>();
+                    if (spec.Weight.HasValue && spec.Weight != existing.Weight)
+                        differences.Add(string.Format(CultureInfo.InvariantCulture, "weight {0} (asked: {1})", existing.Weight?.ToString(CultureInfo.InvariantCulture) ?? "(none)", spec.Weight));
+                    if (spec.State.HasValue && spec.State != existing.State)
+                        differences.Add($"state {existing.State} (asked: {spec.State})");
+                    if (differences.Count > 0)
+                    {
+                        WriteWarning($"{existing.Display} is already a member of pool '{Pool}' with {string.Join(" and ", differences)}; nothing was changed. " +
+                                     $"Change it with Set-LbPoolMember -Pool '{Pool}' -Address {existing.Address} -Port {existing.Port}, or converge the pool with Sync-LbPool.");
+                    }
                     WriteVerbose($"{existing.Display} is already a member of pool '{Pool}'; nothing to add.");
                     if (PassThru) WriteObject(existing);
                     return;

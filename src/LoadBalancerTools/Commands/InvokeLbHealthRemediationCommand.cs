@@ -87,6 +87,13 @@ namespace LoadBalancerTools.Commands
             };
             RequireAction(connection);
             var probe = ProbeOptions();
+            // Two channels of one type (two Slack webhooks) are told apart in events and messages.
+            AlertChannel = LbAlertChannel.Distinct(AlertChannel);
+            if (!Watch && StatePath == null)
+            {
+                WriteWarning("This is a single round without -StatePath: failure counts and ejections are not kept for the next run, so a member " +
+                             "is never ejected across runs and one ejected now is not restored by a later run. Add -StatePath for scheduled runs, or use -Watch.");
+            }
             string? statePath = StatePath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StatePath);
             string? journalPath = JournalPath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
             RemediationState state;

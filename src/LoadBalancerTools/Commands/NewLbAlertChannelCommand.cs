@@ -33,6 +33,11 @@ namespace LoadBalancerTools.Commands
         [Parameter(ParameterSetName = FromSecret)]
         public string? Vault { get; set; }
 
+        /// <summary>How events and messages name this channel (default: type and source, such as "Slack (Uri)").</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
         protected override void ProcessRecord()
         {
             try
@@ -55,7 +60,7 @@ namespace LoadBalancerTools.Commands
                     source = "Uri";
                 }
                 var endpoint = Type == LbAlertChannelType.PagerDuty ? Uri : null;
-                WriteObject(LbAlertChannel.Create(Type, secret, endpoint, source));
+                WriteObject(LbAlertChannel.Create(Type, secret, endpoint, source, Name));
             }
             catch (LbException ex)
             {

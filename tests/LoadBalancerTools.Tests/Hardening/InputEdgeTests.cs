@@ -78,5 +78,17 @@ namespace LoadBalancerTools.Tests.Hardening
             Assert.Equal(0, Writes());
             Assert.All(Nginx.GetServers("web"), s => Assert.Equal(1, s.Weight));
         }
+
+        [Fact]
+        public void Adding_an_existing_member_with_another_weight_names_the_difference_and_changes_nothing()
+        {
+            Nginx.ClearRequests();
+            var r = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.1 -Port 80 -Weight 5");
+            Assert.False(r.HadErrors, r.ToString());
+            var w = Assert.Single(r.Warnings);
+            Assert.Contains("weight 1 (asked: 5)", w);
+            Assert.Contains("Set-LbPoolMember", w);
+            Assert.Equal(0, Writes());
+        }
     }
 }

@@ -19,6 +19,7 @@ namespace LoadBalancerTools.Tests.Http
         private ResilientHttp Create(FakeHandler handler, int maxRetries = 5, int breakerThroughput = 100) => ResilientHttp.Create(new TransportOptions
         {
             TimeProvider = _time,
+            JitterSeed = 42, // the same jittered waits every run
             MaxRetries = maxRetries,
             BaseDelay = TimeSpan.FromSeconds(1),
             MaxDelay = TimeSpan.FromSeconds(30),
@@ -49,9 +50,14 @@ namespace LoadBalancerTools.Tests.Http
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var gaps = handler.Attempts.Zip(handler.Attempts.Skip(1), (a, b) => (b - a).TotalSeconds).ToArray();
             Assert.Equal(3, gaps.Length);
-            // Jittered exponential backoff: each wait is positive and the waits grow overall (base 1 s, ×2 per retry).
+            // Jittered exponential backoff (seeded): each wait is positive and bounded, the waits grow overall
+            // (base 1 s, ×2 per retry), and the same seed gives the same waits.
             Assert.All(gaps, g => Assert.InRange(g, 0.05, 30));
             Assert.True(gaps[2] > gaps[0], $"backoff did not grow: {string.Join(", ", gaps)}");
+            var again = new FakeHandler(_time, (n, _, _) => Status(n < 4 ? HttpStatusCode.ServiceUnavailable : HttpStatusCode.OK));
+            await _time.Drive(Send(Create(again), HttpMethod.Get, RequestKind.Read), TimeSpan.FromMilliseconds(50));
+            var gapsAgain = again.Attempts.Zip(again.Attempts.Skip(1), (a, b) => (b - a).TotalSeconds).ToArray();
+            Assert.Equal(gaps.Select(g => Math.Round(g, 1)), gapsAgain.Select(g => Math.Round(g, 1)));
         }
 
         [Fact]

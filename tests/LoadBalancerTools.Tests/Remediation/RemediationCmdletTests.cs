@@ -114,6 +114,30 @@ namespace LoadBalancerTools.Tests.Remediation
         }
 
         [Fact]
+        public async Task Two_channels_of_one_type_are_told_apart_in_events()
+        {
+            await _backends[1].StopAsync();
+            string twice = Once().Replace("-AlertChannel $slack", $"-AlertChannel $slack, (New-LbAlertChannel Slack -Uri '{_hooks.Url("slack")}')", StringComparison.Ordinal);
+            _ps.Run(twice); _ps.Run(twice);
+            var r = _ps.Run(twice);
+
+            var sent = Events(r).Where(e => e.Type == LbRemediationEventType.AlertSent).Select(e => e.Channel).ToList();
+            Assert.Contains("Slack (Uri) #1", sent);
+            Assert.Contains("Slack (Uri) #2", sent);
+        }
+
+        [Fact]
+        public void A_single_round_without_a_state_store_warns_that_nothing_carries_over()
+        {
+            var r = _ps.Run("Invoke-LbHealthRemediation -Pool web -Path /healthz -ProbeTimeoutSec 1");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Single(r.Warnings, w => w.Contains("not kept for the next run"));
+
+            var kept = _ps.Run(Once());
+            Assert.DoesNotContain(kept.Warnings, w => w.Contains("not kept for the next run"));
+        }
+
+        [Fact]
         public async Task A_token_in_the_probe_query_never_reaches_an_event_the_journal_or_an_alert()
         {
             await _backends[1].StopAsync();
