@@ -95,5 +95,15 @@ namespace LoadBalancerTools.Tests.HAProxy
             var x1 = Members("twins").Single(m => m.Name == "x1");
             Assert.Equal(LbMemberState.Enabled, x1.State);
         }
+
+        [Fact]
+        public void A_host_name_for_a_runtime_server_is_refused_because_dynamic_servers_do_not_resolve_names()
+        {
+            var r = _ps.Run($"Add-LbPoolMember -Pool twins -Address localhost -Port {_backend.Port} -Name x3");
+            var e = Assert.Single(r.Errors);
+            Assert.StartsWith("LbInvalidAddress,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains("do not resolve names", e.Exception.Message);
+            Assert.DoesNotContain(Members("twins"), m => m.Name == "x3");
+        }
     }
 }

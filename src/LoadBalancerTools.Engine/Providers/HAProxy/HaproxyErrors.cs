@@ -16,7 +16,9 @@ namespace LoadBalancerTools.Providers.HAProxy
                 return new LbException(LbErrorKind.NotFound, prefix) { ErrorId = ErrorIds.MemberNotFound };
             if (Has(text, "Already exists a server with the same name"))
                 return new LbException(LbErrorKind.AlreadyExists, prefix + " Choose another -Name.");
-            if (Has(text, "must use a dynamic load balancing"))
+            // 2.6 says the algorithm "must use a dynamic load balancing"; later versions say "Backend does not
+            // support dynamic servers" (also for backends that cannot take them for other reasons).
+            if (Has(text, "must use a dynamic load balancing") || Has(text, "does not support dynamic servers"))
                 return new LbException(LbErrorKind.Rejected, prefix + " The backend uses a static balance algorithm (such as static-rr or a map-based hash); switch it to roundrobin, leastconn, first, random or a consistent hash to add servers at run time.") { ErrorId = ErrorIds.Rejected };
             if (Has(text, "still has connections attached"))
                 return new LbException(LbErrorKind.Conflict, prefix + " It is in maintenance and takes no new traffic; remove it with -Drain to wait for its connections, or try again later.") { ErrorId = ErrorIds.Conflict };

@@ -17,19 +17,20 @@ namespace LoadBalancerTools.Providers.HAProxy
     /// </summary>
     public sealed class HaproxyProvider : ILbProvider
     {
-        // srv_admin_state bits (HAProxy's SRV_ADMF_*): forced, inherited, config and resolution maintenance; forced and inherited drain.
-        // include/haproxy/server-t.h: 0x01 forced, 0x02 inherited, 0x04 from DNS resolution, 0x20 from the
+        // srv_admin_state bits (HAProxy's SRV_ADMF_*), include/haproxy/server-t.h: 0x01 forced, 0x02 inherited, 0x04 from DNS resolution, 0x20 from the
         // configuration. 0x40 (SRV_ADMF_FQDN_CHANGED) is set and never cleared once a server's FQDN changed:
         // it says nothing about traffic, so it is not maintenance.
         private const int MaintBits = 0x01 | 0x02 | 0x04 | 0x20;
         private const int DrainBits = 0x08 | 0x10;
 
         private readonly HaproxyRuntimeClient _api;
+        private readonly TimeProvider _time;
         private string? _version;
 
         public HaproxyProvider(LbConnectionSettings settings)
         {
             _api = new HaproxyRuntimeClient(settings.Endpoint, settings.Transport);
+            _time = settings.Transport.TimeProvider;
         }
 
         public string ProviderName => "HAProxy";
@@ -96,7 +97,7 @@ namespace LoadBalancerTools.Providers.HAProxy
                     Address = address.ToLowerInvariant(),
                     Port = int.TryParse(s.Get("srv_port"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) ? port : 0,
                     Name = name,
-                    State = (admin & MaintBits) != 0 ? LbMemberState.Disabled : (admin & DrainBits) != 0 ? LbMemberState.Draining : LbMemberState.Enabled,
+                    State = AdminState(admin),
                     Health = Health(status),
                     HealthReason = string.Join(" ", new[] { status, stat?.Get("check_status") ?? "" }.Where(x => x.Length > 0)),
                     Weight = int.TryParse(s.Get("srv_uweight"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) ? w : (int?)null,
@@ -114,6 +115,14 @@ namespace LoadBalancerTools.Providers.HAProxy
             RequireName(pool, "pool");
             string name = spec.Name ?? DeriveName(spec);
             RequireName(name, "-Name");
+            if (!System.Net.IPAddress.TryParse(spec.Address.Split('%')[0], out _))
+            {
+                // Dynamic servers are created with a static address: "add server" does not resolve host names
+                // (management guide, "add server"), so the server would never take traffic.
+                throw new LbException(LbErrorKind.InvalidInput,
+                    $"'{spec.Address}' is a host name; HAProxy's runtime 'add server' takes an IP address only (dynamic servers do not resolve names). Give the IP address.")
+                { ErrorId = ErrorIds.InvalidAddress };
+            }
             string target = pool + "/" + name;
             string add = $"add server {target} {spec.Endpoint} check"
                 + (spec.Weight.HasValue ? " weight " + spec.Weight.Value.ToString(CultureInfo.InvariantCulture) : "");
@@ -154,6 +163,15 @@ namespace LoadBalancerTools.Providers.HAProxy
             try
             {
                 answer = await _api.SendAsync(del, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+                // "del server" needs no active and no idle connections (management guide); idle keep-alive
+                // connections close shortly after maintenance starts, so a refusal for them is tried again for a
+                // short while (2.6 has no "wait ... srv-removable"; 3.0 would).
+                long start = _time.GetTimestamp();
+                while (answer.IndexOf("still has connections attached", StringComparison.OrdinalIgnoreCase) >= 0 && _time.GetElapsedTime(start) < RemovableWait)
+                {
+                    await _time.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+                    answer = await _api.SendAsync(del, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (putInMaint && (ex is OperationCanceledException || ex is LbException { Ambiguous: false }))
             {
@@ -195,6 +213,9 @@ namespace LoadBalancerTools.Providers.HAProxy
             }
         }
 
+        /// <summary>How long a delete refused for connections still attached is tried again before it fails.</summary>
+        internal static readonly TimeSpan RemovableWait = TimeSpan.FromSeconds(5);
+
         /// <summary>How long a clean-up after a failed or stopped change may take; it runs even when the change was cancelled.</summary>
         internal static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(10);
 
@@ -221,6 +242,10 @@ namespace LoadBalancerTools.Providers.HAProxy
         }
 
         public void Dispose() { }
+
+        /// <summary>The member state an srv_admin_state value means (bits from include/haproxy/server-t.h).</summary>
+        internal static LbMemberState AdminState(int admin) =>
+            (admin & MaintBits) != 0 ? LbMemberState.Disabled : (admin & DrainBits) != 0 ? LbMemberState.Draining : LbMemberState.Enabled;
 
         /// <summary>Runs a command whose success is an empty answer.</summary>
         private async Task RunAsync(string command, ILbLog log, CancellationToken cancellationToken)
