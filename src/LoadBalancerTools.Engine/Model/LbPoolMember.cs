@@ -25,6 +25,13 @@ namespace LoadBalancerTools.Model
         /// address. Changes given a member object act on this, never on "the first member at this address".
         /// </summary>
         public string MemberId { get; set; } = "";
+        /// <summary>
+        /// Why the load balancer does not let this member be changed through its API (an NGINX Plus server created
+        /// by DNS resolution, an F5 member auto-created from an FQDN node); null when it can be changed.
+        /// </summary>
+        public string? ReadOnlyReason { get; set; }
+        /// <summary>The member is listed but cannot be changed or removed through the API (see <see cref="ReadOnlyReason"/>).</summary>
+        public bool ReadOnly => ReadOnlyReason != null;
         public LbConnection? Connection { get; set; }
         public object? Raw { get; set; }
 

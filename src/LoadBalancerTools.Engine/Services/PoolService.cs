@@ -225,6 +225,7 @@ namespace LoadBalancerTools.Services
         public async Task<(LbPoolMember Member, ChangeOutcome Outcome)> SetMemberAsync(LbConnection connection, LbPoolMember current, LbMemberUpdate update, ILbLog log, CancellationToken ct)
         {
             RequireCapabilities(connection, update);
+            RequireWritable(current);
             var needed = new LbMemberUpdate { DrainTimeoutSec = update.DrainTimeoutSec };
             if (update.State.HasValue && update.State != current.State) needed.State = update.State;
             if (update.Weight.HasValue && update.Weight != current.Weight) needed.Weight = update.Weight;
@@ -271,6 +272,7 @@ namespace LoadBalancerTools.Services
 
         private async Task<ChangeOutcome> RemoveLockedAsync(LbConnection connection, LbPoolMember member, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
         {
+            RequireWritable(member);
             {
                 if (drain)
                 {
@@ -326,6 +328,15 @@ namespace LoadBalancerTools.Services
         /// <summary>The one drain path: the state to drain to, the wait and its messages (see <see cref="DrainService"/>).</summary>
         public DrainService Drainer => _drainer ??= new DrainService(this, _time);
         private DrainService? _drainer;
+
+        /// <summary>NotSupported for a member the load balancer lists but does not let the API change.</summary>
+        public static void RequireWritable(LbPoolMember member)
+        {
+            if (member.ReadOnlyReason != null)
+            {
+                throw new LbException(LbErrorKind.NotSupported, $"{member} is read-only: {member.ReadOnlyReason}. Nothing was sent.") { ErrorId = ErrorIds.NotSupported };
+            }
+        }
 
         /// <summary>NotSupported, naming the provider, before anything is sent.</summary>
         public static void RequireCapabilities(LbConnection connection, LbMemberUpdate update)

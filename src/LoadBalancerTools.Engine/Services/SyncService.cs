@@ -195,6 +195,12 @@ namespace LoadBalancerTools.Services
             {
                 c.Connection = connection;
                 c.Provider = connection?.Provider ?? "";
+                // A member the load balancer will not let the API change is reported, not attempted.
+                if (c.Current?.ReadOnlyReason is string why && c.Status == LbChangeStatus.Planned)
+                {
+                    c.Status = LbChangeStatus.Skipped;
+                    c.Error = $"{c.Current} is read-only: {why}.";
+                }
             }
             return new SyncPlan(pool, changes, notes, current.Count);
         }

@@ -108,6 +108,9 @@ public sealed class NginxPlusEmulator : IAsyncDisposable
         _state.AddServer(upstream, server, weight, down, drain, backup, stream);
 
     /// <summary>Snapshot of an upstream's servers, in id order of creation.</summary>
+    /// <summary>A server nginx created by resolving <paramref name="host"/> (it lists "parent" and "host"; PATCH and DELETE are refused).</summary>
+    public int AddResolvedServer(string upstream, int parentId, string host, string address) => _state.AddResolvedServer(upstream, parentId, host, address);
+
     public IReadOnlyList<NginxPlusServerSnapshot> GetServers(string upstream, bool stream = false) => _state.GetServers(upstream, stream);
 
     /// <summary>

@@ -45,6 +45,13 @@ internal sealed class NginxServer
     public int Id { get; init; }
     public string Server { get; set; } = "";
     public string? Service { get; set; }
+    /// <summary>
+    /// For a server nginx created by resolving a configured name ("server app.example resolve"): the id of the
+    /// configured server and the name it resolved. The API lists such servers with "parent" and "host" and
+    /// refuses PATCH and DELETE on them with UpstreamServerImmutable (NGINX Plus API reference, http/upstreams).
+    /// </summary>
+    public int? Parent { get; set; }
+    public string? Host { get; set; }
     public int Weight { get; set; } = 1;
     public int MaxConns { get; set; }
     public int MaxFails { get; set; } = 1;

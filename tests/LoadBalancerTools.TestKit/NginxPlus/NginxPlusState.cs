@@ -96,6 +96,18 @@ internal sealed class NginxPlusState
         }
     }
 
+    /// <summary>A server created by DNS resolution of <paramref name="host"/> under the configured server <paramref name="parentId"/>.</summary>
+    public int AddResolvedServer(string upstream, int parentId, string host, string address)
+    {
+        lock (_gate)
+        {
+            var u = Require(upstream, false);
+            var s = new NginxServer { Id = u.NextId++, Server = address, Parent = parentId, Host = host };
+            u.Servers.Add(s);
+            return s.Id;
+        }
+    }
+
     public IReadOnlyList<NginxPlusServerSnapshot> GetServers(string upstream, bool stream)
     {
         lock (_gate)
@@ -232,6 +244,7 @@ internal sealed class NginxPlusState
         lock (_gate)
         {
             if (LookupServer(stream, name, idText, out var u, out var s) is { } error) return NginxResponse.Fail(error);
+            if (s!.Parent is not null) return NginxResponse.Fail(Immutable(s));
             if (!body.IsJson) return NginxResponse.Fail(NginxApiError.JsonError());
             var fields = NginxServerBody.Parse(body.Root, isPost: false, stream, out var bodyError);
             if (fields is null) return NginxResponse.Fail(bodyError!.Value);
@@ -256,10 +269,14 @@ internal sealed class NginxPlusState
         lock (_gate)
         {
             if (LookupServer(stream, name, idText, out var u, out var s) is { } error) return NginxResponse.Fail(error);
+            if (s!.Parent is not null) return NginxResponse.Fail(Immutable(s));
             u!.Servers.Remove(s!);
             return NginxResponse.Ok(RenderServerArray(u));
         }
     }
+
+    private static NginxApiError Immutable(NginxServer s) =>
+        new(400, $"server {s.Id.ToString(CultureInfo.InvariantCulture)} is created by resolving \"{s.Host}\" and cannot be changed", "UpstreamServerImmutable");
 
     private static void Apply(NginxServer s, NginxServerBody f)
     {
@@ -354,8 +371,9 @@ internal sealed class NginxPlusState
         w.WriteNumber("id", s.Id);
         // No resolver here: the peer's address and configured name are the same text.
         w.WriteString("server", s.Server);
-        w.WriteString("name", s.Server);
+        w.WriteString("name", s.Host is null ? s.Server : s.Host + ":" + s.Server.Substring(s.Server.LastIndexOf(':') + 1));
         if (s.Service is not null) w.WriteString("service", s.Service);
+        if (s.Parent is not null) { w.WriteNumber("parent", s.Parent.Value); w.WriteString("host", s.Host); }
         w.WriteBoolean("backup", s.Backup);
         w.WriteNumber("weight", s.Weight);
         w.WriteString("state", s.PeerState);
@@ -418,6 +436,7 @@ internal sealed class NginxPlusState
         w.WriteNumber("id", s.Id);
         w.WriteString("server", s.Server);
         if (s.Service is not null) w.WriteString("service", s.Service);
+        if (s.Parent is not null) { w.WriteNumber("parent", s.Parent.Value); w.WriteString("host", s.Host); }
         w.WriteNumber("weight", s.Weight);
         w.WriteNumber("max_conns", s.MaxConns);
         w.WriteNumber("max_fails", s.MaxFails);

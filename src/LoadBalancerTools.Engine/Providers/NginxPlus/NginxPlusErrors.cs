@@ -31,8 +31,13 @@ namespace LoadBalancerTools.Providers.NginxPlus
                 case "UpstreamBadWeight":
                     return new LbException(LbErrorKind.InvalidInput, message, code, response.Status) { ErrorId = ErrorIds.InvalidWeight };
                 case "UpstreamConfFormatError":
-                case "UpstreamServerImmutable":
                     return new LbException(LbErrorKind.Rejected, message, code, response.Status) { ErrorId = ErrorIds.Rejected };
+                case "UpstreamServerImmutable":
+                    // A server nginx created by resolving a name (it carries "parent" and "host"): change the configured server or DNS.
+                    return new LbException(LbErrorKind.NotSupported, message + " The server was created by DNS resolution of a configured name; change that server or the DNS record instead.", code, response.Status) { ErrorId = ErrorIds.NotSupported };
+                case "UpstreamServerWeightImmutable":
+                    // Hash-based balancing (hash, ip_hash) fixes weights.
+                    return new LbException(LbErrorKind.NotSupported, message + " The upstream's balancing method (a hash) does not let weights change at run time.", code, response.Status) { ErrorId = ErrorIds.NotSupported };
                 case "UnknownVersion":
                     return new LbException(LbErrorKind.NotSupported, message, code, response.Status) { ErrorId = ErrorIds.NotSupported };
             }

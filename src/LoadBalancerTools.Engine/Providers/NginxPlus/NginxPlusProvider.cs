@@ -200,6 +200,9 @@ namespace LoadBalancerTools.Providers.NginxPlus
                 VendorId = server.Long("id")?.ToString(CultureInfo.InvariantCulture),
                 // The server id: two peers may share one address, the id tells them apart.
                 MemberId = server.Long("id")?.ToString(CultureInfo.InvariantCulture) ?? endpoint,
+                ReadOnlyReason = (server.Long("parent") ?? peer?.Long("parent")) is long parent
+                    ? $"NGINX Plus created it by resolving '{server.Str("host") ?? peer?.Str("host")}' (configured server {parent.ToString(CultureInfo.InvariantCulture)}); change that server or the DNS record instead"
+                    : null,
                 Raw = peer.HasValue
                     ? new Dictionary<string, object?> { ["server"] = JsonRaw.ToObject(server), ["peer"] = JsonRaw.ToObject(peer.Value) }
                     : JsonRaw.ToObject(server),
