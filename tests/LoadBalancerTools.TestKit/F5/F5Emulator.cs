@@ -143,8 +143,13 @@ public sealed class F5Emulator : IAsyncDisposable
     /// Adds a member as if configured before, creating its node when missing. <paramref name="nodeName"/>
     /// defaults to the address. Returns the member's name (10.0.0.1:80, 2001:db8::1.80).
     /// </summary>
+    /// <summary>Disables (or enables) a node at node level, which takes every member on it out of rotation.</summary>
+    public void SetNodeSession(string node, string session, string partition = "Common") =>
+        _state.Write(c => c.Nodes["/" + partition + "/" + node].Session = session);
+
     public string AddMember(string pool, string address, int port, string? nodeName = null, string partition = "Common",
-        string state = "user-up", string session = "user-enabled", int ratio = 1, string availability = "available", long connections = 0)
+        string state = "user-up", string session = "user-enabled", int ratio = 1, string availability = "available", long connections = 0,
+        bool ephemeral = false)
     {
         var node = nodeName ?? address;
         var separator = F5NameRules.CanonicalIp(node) is { } ip && ip.Split('%')[0].Contains(':') ? '.' : ':';
@@ -157,7 +162,7 @@ public sealed class F5Emulator : IAsyncDisposable
             p.Members.Add(new F5Member
             {
                 Partition = partition, Name = name, NodeName = node, Address = address, Port = port,
-                AdminState = state, Session = session, Ratio = ratio, CurrentConnections = connections,
+                AdminState = state, Session = session, Ratio = ratio, CurrentConnections = connections, Ephemeral = ephemeral,
             });
             SetHealth(p.Members[^1], availability, null, null);
         });

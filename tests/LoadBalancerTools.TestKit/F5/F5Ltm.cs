@@ -80,15 +80,20 @@ internal static partial class F5Ltm
                 return F5Result.Ok(MemberJson(pool, member, ver));
             case "PATCH":
             case "PUT":
+                if (member.Ephemeral) return EphemeralRefusal(member);
                 var error = ApplyProperties(member, body as JsonObject, creating: false);
                 return error ?? F5Result.Ok(MemberJson(pool, member, ver));
             case "DELETE":
+                if (member.Ephemeral) return EphemeralRefusal(member);
                 pool.Members.Remove(member);
                 return F5Result.Ok(null);
             default:
                 return MethodNotAllowed(method, path);
         }
     }
+
+    private static F5Result EphemeralRefusal(F5Member m) =>
+        F5Result.Error(400, $"01070734:3: Configuration error: Cannot modify the ephemeral pool member ({m.FullPath}); it is managed by its FQDN node.");
 
     private static F5Result AddMember(F5Config config, F5Pool pool, JsonNode? body, string ver)
     {
@@ -249,7 +254,7 @@ internal static partial class F5Ltm
             ["connectionLimit"] = 0,
             ["monitor"] = "default",
             ["ratio"] = 1,
-            ["session"] = "user-enabled",
+            ["session"] = n.Session,
             ["state"] = "unchecked",
         })));
     }
@@ -293,7 +298,7 @@ internal static partial class F5Ltm
         ["address"] = m.Address,
         ["connectionLimit"] = m.ConnectionLimit,
         ["dynamicRatio"] = 1,
-        ["ephemeral"] = "false",
+        ["ephemeral"] = m.Ephemeral ? "true" : "false",
         ["fqdn"] = new JsonObject { ["autopopulate"] = "disabled" },
         ["inheritProfile"] = "enabled",
         ["logging"] = "disabled",

@@ -32,6 +32,11 @@ internal sealed class F5Node
     public required string Partition { get; init; }
     public required string Name { get; init; }
     public required string Address { get; init; }
+    /// <summary>
+    /// user-enabled or user-disabled: a node disabled at node level disables every pool member on it
+    /// (BIG-IP shows those members' enabled state as "disabled-by-parent").
+    /// </summary>
+    public string Session { get; set; } = "user-enabled";
     public string FullPath => "/" + Partition + "/" + Name;
 }
 
@@ -42,6 +47,11 @@ internal sealed class F5Member
     public required string NodeName { get; init; }
     public required string Address { get; init; }
     public required int Port { get; init; }
+    /// <summary>
+    /// Created by BIG-IP from an FQDN node's DNS answer ("ephemeral": "true", named _auto_ADDRESS): it cannot
+    /// be changed or deleted through the API (the F5-LTM PowerShell module filters these members out).
+    /// </summary>
+    public bool Ephemeral { get; init; }
     /// <summary>Administrative state as written: user-up or user-down.</summary>
     public string AdminState { get; set; } = "user-up";
     /// <summary>As written: user-enabled or user-disabled.</summary>

@@ -202,7 +202,7 @@ namespace LoadBalancerTools.Tests.F5
             Assert.Equal(LbMemberHealth.Unhealthy, byAddress["10.0.0.2"].Properties["Health"].Value);
             Assert.Equal(LbMemberState.Disabled, byAddress["10.0.0.3"].Properties["State"].Value);
             Assert.Equal(1, _f5.CountRequests("GET", "/members/stats"));
-            Assert.Equal(2, _f5.Requests.Count);
+            Assert.Equal(3, _f5.Requests.Count); // the list, one stats call, one read of node states
         }
 
         [Fact]

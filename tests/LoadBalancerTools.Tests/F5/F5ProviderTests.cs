@@ -166,8 +166,9 @@ namespace LoadBalancerTools.Tests.F5
             Assert.StartsWith("down", down.HealthReason);
             Assert.Equal(LbMemberHealth.Unknown, members.Single(m => m.Address == "10.0.0.3").Health);
             Assert.Equal(Enumerable.Range(1, 6).Select(i => (long?)i), members.OrderBy(m => m.Address).Select(m => m.ActiveConnections));
-            // Two calls for six members: the list and one pool-level stats call, never one per member.
-            Assert.Equal(2, f5.Requests.Count);
+            // Three calls for six members: the list, one pool-level stats call and one read of node states
+            // (a node disabled at node level disables its members), never one per member.
+            Assert.Equal(3, f5.Requests.Count);
             Assert.Equal(1, f5.CountRequests("GET", "/members/stats"));
         }
 

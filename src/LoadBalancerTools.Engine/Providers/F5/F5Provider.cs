@@ -130,6 +130,32 @@ namespace LoadBalancerTools.Providers.F5
                         (_basic ? "basic authentication." : $"token authentication (token lifetime {TokenLifetimeSeconds} s)."));
         }
 
+        /// <summary>
+        /// Full paths of the nodes under these members that are disabled at node level (session user-disabled).
+        /// Node state is detail: when it cannot be read, members read as their own state says.
+        /// </summary>
+        private async Task<HashSet<string>> DisabledNodesAsync(IReadOnlyList<JsonElement> items, ILbLog log, CancellationToken cancellationToken)
+        {
+            var disabled = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var partitions = items.Select(i => i.Str("partition") ?? _partition).Distinct(StringComparer.Ordinal).ToList();
+            foreach (string partition in partitions)
+            {
+                try
+                {
+                    var nodes = await SendAsync(HttpMethod.Get, "tm/ltm/node?$filter=partition+eq+" + partition, null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
+                    foreach (var node in Items(nodes, "nodes"))
+                    {
+                        if (string.Equals(node.Str("session"), "user-disabled", StringComparison.OrdinalIgnoreCase) && node.Str("fullPath") is string path) disabled.Add(path);
+                    }
+                }
+                catch (LbException ex) when (OptionalReadFailed(ex))
+                {
+                    log.Verbose($"Node states in partition '{partition}' are unavailable ({ex.Message}); members read as their own state says.");
+                }
+            }
+            return disabled;
+        }
+
         /// <summary>An optional read's failure that leaves the rest usable: not found, not permitted, or an unreadable answer.</summary>
         private static bool OptionalReadFailed(LbException ex) =>
             ex.Kind == LbErrorKind.NotFound || ex.Kind == LbErrorKind.ReadOnly || ex.Kind == LbErrorKind.MalformedResponse
@@ -186,6 +212,7 @@ namespace LoadBalancerTools.Providers.F5
                 if (r.Address != null) byAddress[CanonicalAddress(r.Address) + "|" + r.Port] = r;
             }
 
+            var disabledNodes = await DisabledNodesAsync(items, log, cancellationToken).ConfigureAwait(false);
             var members = new List<LbPoolMember>(items.Count);
             foreach (var item in items)
             {
@@ -194,6 +221,12 @@ namespace LoadBalancerTools.Providers.F5
                 if (byNode.TryGetValue(nodePath + "|" + member.Port, out var record) || byAddress.TryGetValue(member.Address + "|" + member.Port, out record))
                 {
                     ApplyStats(member, item, record);
+                }
+                if (member.State == LbMemberState.Enabled && disabledNodes.Contains(nodePath))
+                {
+                    // A node disabled at node level disables every member on it, whatever the member says.
+                    member.State = LbMemberState.Disabled;
+                    member.HealthReason = "node disabled" + (string.IsNullOrEmpty(member.HealthReason) ? "" : "; " + member.HealthReason);
                 }
                 members.Add(member);
             }
@@ -507,6 +540,11 @@ namespace LoadBalancerTools.Providers.F5
                 Weight = (int?)item.Long("ratio"),
                 VendorId = fullPath,
                 MemberId = fullPath,
+                // Auto-created from an FQDN node's DNS answer: BIG-IP manages it and refuses changes (the F5-LTM
+                // PowerShell module filters such members; f5-ansible documents fqdn_auto_populate).
+                ReadOnlyReason = string.Equals(item.Str("ephemeral"), "true", StringComparison.OrdinalIgnoreCase)
+                    ? "BIG-IP created it from an FQDN node's DNS answer (an ephemeral member); change the FQDN node instead"
+                    : null,
                 Raw = JsonRaw.ToObject(item),
             };
         }
