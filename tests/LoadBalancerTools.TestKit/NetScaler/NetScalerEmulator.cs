@@ -34,6 +34,7 @@ namespace LoadBalancerTools.TestKit;
 public sealed class NetScalerEmulator : IAsyncDisposable
 {
     private const string Prefix = "/nitro/v1/config/";
+    private const string StatPrefix = "/nitro/v1/stat/";
     private const string Binding = "servicegroup_servicegroupmember_binding";
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 
@@ -123,6 +124,9 @@ public sealed class NetScalerEmulator : IAsyncDisposable
     public void SetMemberHealth(string serviceGroup, string ipOrServer, int port, string health) => _state.SetHealth(serviceGroup, ipOrServer, port, health);
 
     public IReadOnlyList<NetScalerMemberSnapshot> GetMembers(string serviceGroup) => _state.Snapshot(serviceGroup);
+
+    /// <summary>Sets a member's open client connections, as stat/servicegroupmember reports them.</summary>
+    public void SetConnections(string serviceGroup, string ipOrServer, int port, int connections) => _state.SetConnections(serviceGroup, ipOrServer, port, connections);
 
     /// <summary>Ends every graceful disable under way, as if the delays had passed; returns how many.</summary>
     public int CompleteGracefulDisables() => _state.CompleteGracefulDisables();
@@ -220,7 +224,11 @@ public sealed class NetScalerEmulator : IAsyncDisposable
     {
         NsResult result;
         string path = context.Request.Path.Value ?? "";
-        if (!path.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        if (path.StartsWith(StatPrefix + "servicegroupmember", StringComparison.OrdinalIgnoreCase))
+        {
+            result = Authenticate(context.Request) ?? _state.MemberStats(Pairs(context.Request.Query["args"]) ?? new Dictionary<string, string>());
+        }
+        else if (!path.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
         {
             result = NsResult.Error(404, NetScalerState.NoSuchResource, "Not found: only /nitro/v1/config/ is emulated");
         }

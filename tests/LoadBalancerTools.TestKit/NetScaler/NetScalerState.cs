@@ -78,6 +78,8 @@ internal sealed class NetScalerState(TimeProvider time)
         public int DisableCount { get; set; }
         /// <summary>While set, a graceful disable is under way: GOING OUT OF SERVICE until this time.</summary>
         public DateTimeOffset? GoingOutUntil { get; set; }
+        /// <summary>Client connections open to the member (NITRO stat/servicegroupmember, cursrvrconnections).</summary>
+        public int Connections { get; set; }
         public DateTimeOffset StateChanged { get; set; }
     }
 
@@ -117,6 +119,36 @@ internal sealed class NetScalerState(TimeProvider time)
         var allowed = new[] { "UP", "DOWN", "BUSY", "UNKNOWN" };
         if (!allowed.Contains(health)) throw new ArgumentException($"Use one of {string.Join(", ", allowed)}.", nameof(health));
         lock (_gate) Find(group, address, port).Health = health;
+    }
+
+    public void SetConnections(string group, string address, int port, int connections)
+    {
+        lock (_gate) Find(group, address, port).Connections = connections;
+    }
+
+    /// <summary>
+    /// GET …/stat/servicegroupmember?args=servicegroupname:G,servername:S,port:P (NITRO statistics; the
+    /// member's open client connections are "cursrvrconnections", a number sent as a string).
+    /// </summary>
+    public NsResult MemberStats(IReadOnlyDictionary<string, string> args)
+    {
+        if (!args.TryGetValue("servicegroupname", out var groupName) || !args.TryGetValue("servername", out var serverName)
+            || !args.TryGetValue("port", out var portText) || !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out int port))
+            return NsResult.Error(400, RequiredArgumentMissing, "Required argument missing [servicegroupname, servername, port]");
+        lock (_gate)
+        {
+            if (!_groups.TryGetValue(groupName, out var group)) return MissingGroup(groupName);
+            var member = group.Members.FirstOrDefault(m => m.Port == port && m.Server.Name == serverName);
+            if (member == null) return NsResult.Error(404, NoSuchResource, "No such resource");
+            var item = new JsonObject
+            {
+                ["servicegroupname"] = group.Name,
+                ["servername"] = member.Server.Name,
+                ["port"] = member.Port,
+                ["cursrvrconnections"] = member.Connections.ToString(CultureInfo.InvariantCulture),
+            };
+            return NsResult.Data("servicegroupmember", new JsonArray(item));
+        }
     }
 
     public IReadOnlyList<NetScalerMemberSnapshot> Snapshot(string group)
@@ -257,7 +289,10 @@ internal sealed class NetScalerState(TimeProvider time)
         {
             if (!_groups.TryGetValue(groupName, out var group)) return MissingGroup(groupName);
             string? canonical = ip != null && IPAddress.TryParse(ip, out var parsed) ? parsed.ToString() : ip;
-            var member = group.Members.FirstOrDefault(m => m.Port == port && (serverName != null ? m.Server.Name == serverName : m.Server.Ip == canonical));
+            // By IP, NITRO finds the server named after that IP (the one a bind by IP creates); a member bound
+            // through a named server ("web1" at 10.0.0.1) is unbound only by servername (citrix-adc-ansible
+            // servicegroup: it unbinds by servername whenever the binding has one).
+            var member = group.Members.FirstOrDefault(m => m.Port == port && (serverName != null ? m.Server.Name == serverName : m.Server.Name == canonical));
             if (member == null) return NsResult.Error(404, NoSuchResource, "No such resource");
             group.Members.Remove(member);
             return NsResult.Done();

@@ -26,7 +26,7 @@ namespace LoadBalancerTools.Tests.Contract
             public string Pool => "web";
             public IReadOnlyList<(string Address, int Port)> SeededMembers { get; } = new[] { ("10.0.0.1", 80), ("10.0.0.2", 8080) };
             public IReadOnlyList<(string Address, int Port)> NewMembers { get; } = new[] { ("10.0.0.9", 80), ("10.0.0.10", 80) };
-            public LbCapabilities Capabilities => LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.ForcedOffline | LbCapabilities.Weight;
+            public LbCapabilities Capabilities => LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.ForcedOffline | LbCapabilities.Weight | LbCapabilities.ActiveConnections;
             public ValueTask DisposeAsync() => _emulator.DisposeAsync();
         }
     }

@@ -51,7 +51,7 @@ namespace LoadBalancerTools.Providers.NetScaler
         public string ProviderName => "NetScaler";
         public string? ApiVersion => _connected ? "v1" : null;
         public LbCapabilities Capabilities =>
-            LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.ForcedOffline | LbCapabilities.Weight;
+            LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.ForcedOffline | LbCapabilities.Weight | LbCapabilities.ActiveConnections;
 
         /// <summary>Logins so far on this connection (the first plus each renewal).</summary>
         internal int LoginCount => _session.LoginCount;
@@ -124,7 +124,41 @@ namespace LoadBalancerTools.Providers.NetScaler
                 ex.ErrorId = ErrorIds.PoolNotFound;
                 throw;
             }
-            return Items(body, Binding).Select(b => ToMember(pool, b)).ToList();
+            var members = Items(body, Binding).Select(b => ToMember(pool, b)).ToList();
+            await ReadConnectionsAsync(members, log, cancellationToken).ConfigureAwait(false);
+            return members;
+        }
+
+        /// <summary>
+        /// Open client connections (stat/servicegroupmember, cursrvrconnections) of the members out of rotation:
+        /// the ones a drain waits on. NITRO has one statistics call per member, so members in rotation are not
+        /// asked (their count stays unknown), and a failed statistics read leaves the count unknown too.
+        /// </summary>
+        private async Task ReadConnectionsAsync(List<LbPoolMember> members, ILbLog log, CancellationToken cancellationToken)
+        {
+            var wanted = members.Where(m => m.State != LbMemberState.Enabled).ToList();
+            if (wanted.Count == 0) return;
+            using var gate = new SemaphoreSlim(4);
+            await Task.WhenAll(wanted.Select(async m =>
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    string args = "servicegroupname:" + Uri.EscapeDataString(m.Pool) + ",servername:" + Uri.EscapeDataString(ServerName(m))
+                                  + ",port:" + m.Port.ToString(CultureInfo.InvariantCulture);
+                    var stats = await SendAsync(HttpMethod.Get, "../stat/servicegroupmember?args=" + args, null, RequestKind.Read, log, cancellationToken).ConfigureAwait(false);
+                    var item = Items(stats, "servicegroupmember").FirstOrDefault();
+                    if (item.ValueKind == JsonValueKind.Object) m.ActiveConnections = Number(item, "cursrvrconnections");
+                }
+                catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound || ex.Kind == LbErrorKind.ReadOnly || ex.Kind == LbErrorKind.MalformedResponse || ex.Kind == LbErrorKind.Rejected)
+                {
+                    log.Verbose($"Connection statistics of {m} are unavailable ({ex.Message}).");
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
         }
 
         public async Task<LbPoolMember> AddMemberAsync(string pool, LbMemberSpec spec, ILbLog log, CancellationToken cancellationToken)
@@ -316,12 +350,15 @@ namespace LoadBalancerTools.Providers.NetScaler
         private static string ServerName(LbPoolMember member) =>
             string.IsNullOrEmpty(member.VendorId) ? member.Address : member.VendorId!;
 
-        /// <summary>args=ip:…,port:… for IP members, servername:…,port:… for domain-based ones; values escaped (IPv6 colons).</summary>
+        /// <summary>
+        /// args=servername:…,port:… whenever the binding's server name is known (a member bound through a named
+        /// server is unbound only by that name; citrix-adc-ansible does the same), else ip:…,port:…; values escaped.
+        /// </summary>
         private static string MemberArgs(LbPoolMember member)
         {
-            bool isIp = IPAddress.TryParse(member.Address, out _);
-            string key = isIp ? "ip" : "servername";
-            string value = isIp ? member.Address : ServerName(member);
+            bool byName = !string.IsNullOrEmpty(member.VendorId) || !IPAddress.TryParse(member.Address, out _);
+            string key = byName ? "servername" : "ip";
+            string value = byName ? ServerName(member) : member.Address;
             return key + ":" + Uri.EscapeDataString(value) + ",port:" + member.Port.ToString(CultureInfo.InvariantCulture);
         }
 
