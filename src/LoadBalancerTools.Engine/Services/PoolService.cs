@@ -329,6 +329,23 @@ namespace LoadBalancerTools.Services
         public DrainService Drainer => _drainer ??= new DrainService(this, _time);
         private DrainService? _drainer;
 
+        /// <summary>NotSupported unless the provider keeps nodes apart from members (F5), before anything is sent.</summary>
+        public static void RequireNodes(LbConnection connection)
+        {
+            if (!(connection.ProviderInstance is Providers.INodeProvider))
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"-RemoveNode is not supported by this provider ({connection.Provider}): its members have no separate node object.") { ErrorId = ErrorIds.NotSupported };
+            }
+        }
+
+        /// <summary>Deletes a removed member's node when nothing else uses it (F5); true when deleted or already gone.</summary>
+        public Task<bool> RemoveNodeIfUnusedAsync(LbConnection connection, LbPoolMember member, ILbLog log, CancellationToken ct)
+        {
+            RequireNodes(connection);
+            return ((Providers.INodeProvider)connection.ProviderInstance).RemoveNodeIfUnusedAsync(member, log, ct);
+        }
+
         /// <summary>NotSupported for a member the load balancer lists but does not let the API change.</summary>
         public static void RequireWritable(LbPoolMember member)
         {

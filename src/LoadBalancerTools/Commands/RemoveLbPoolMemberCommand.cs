@@ -19,6 +19,10 @@ namespace LoadBalancerTools.Commands
         [ValidateRange(0, 86400)]
         public int DrainTimeoutSec { get; set; } = 300;
 
+        /// <summary>F5 BIG-IP: also delete the member's node when no other pool uses it (BIG-IP keeps orphaned nodes otherwise).</summary>
+        [Parameter]
+        public SwitchParameter RemoveNode { get; set; }
+
         protected override void ProcessRecord()
         {
             var target = ResolveTarget();
@@ -27,6 +31,7 @@ namespace LoadBalancerTools.Commands
             string what = Describe(connection, pool, selector);
             try
             {
+                if (RemoveNode) PoolService.RequireNodes(connection);
                 var found = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct));
                 var current = found.Member;
                 if (current == null)
@@ -46,6 +51,7 @@ namespace LoadBalancerTools.Commands
                     ? Run(ct => Pools.RemoveMemberAsync(connection, pool, exact, Drain, drainTimeout, Log, ct))
                     : Run(ct => Pools.RemoveMemberAsync(connection, current, Drain, drainTimeout, Log, ct));
                 WriteVerbose(outcome == ChangeOutcome.Changed ? $"Removed {what}." : $"{what} was already gone.");
+                if (RemoveNode && found.SameEndpointCount <= 1) Run(ct => Pools.RemoveNodeIfUnusedAsync(connection, current, Log, ct));
                 int others = found.SameEndpointCount - 1;
                 if (others > 0 && outcome == ChangeOutcome.Changed)
                 {

@@ -143,6 +143,8 @@ public sealed class F5Emulator : IAsyncDisposable
     /// Adds a member as if configured before, creating its node when missing. <paramref name="nodeName"/>
     /// defaults to the address. Returns the member's name (10.0.0.1:80, 2001:db8::1.80).
     /// </summary>
+    public bool HasNode(string node, string partition = "Common") => _state.Read(c => c.Nodes.ContainsKey("/" + partition + "/" + node));
+
     /// <summary>Disables (or enables) a node at node level, which takes every member on it out of rotation.</summary>
     public void SetNodeSession(string node, string session, string partition = "Common") =>
         _state.Write(c => c.Nodes["/" + partition + "/" + node].Session = session);

@@ -27,6 +27,8 @@ internal static partial class F5Ltm
         var ver = "?ver=" + options.Version;
         if (path.Count == 1 && path[0] == "node")
             return method == "GET" ? ListNodes(config, query, ver) : MethodNotAllowed(method, path);
+        if (path.Count == 2 && path[0] == "node")
+            return method == "DELETE" ? DeleteNode(config, F5NameRules.FromSegment(path[1])) : MethodNotAllowed(method, path);
         if (path.Count == 0 || path[0] != "pool") return NotRegistered(path);
 
         if (path.Count == 1)
@@ -231,6 +233,19 @@ internal static partial class F5Ltm
         }
         collection["items"] = new JsonArray(items.Select(p => (JsonNode)PoolJson(p, expand, ver)).ToArray());
         return F5Result.Ok(collection);
+    }
+
+    /// <summary>
+    /// Deletes a node; BIG-IP refuses while a pool member still uses it (removing a member leaves its node
+    /// behind, which is why f5-ansible's bigip_pool_member deletes it unless preserve_node is set).
+    /// </summary>
+    private static F5Result DeleteNode(F5Config config, string nodePath)
+    {
+        if (!config.Nodes.TryGetValue(nodePath, out var node)) return F5Result.Error(404, $"01020036:3: The requested Node ({nodePath}) was not found.");
+        var user = config.Pools.Values.FirstOrDefault(p => p.Members.Any(m => m.Partition == node.Partition && m.NodeName == node.Name));
+        if (user is not null) return F5Result.Error(400, $"01070110:3: Node address '{nodePath}' is referenced by a member of pool '{user.FullPath}'.");
+        config.Nodes.Remove(nodePath);
+        return F5Result.Ok(null);
     }
 
     private static F5Result ListNodes(F5Config config, IReadOnlyDictionary<string, string> query, string ver)

@@ -60,5 +60,21 @@ namespace LoadBalancerTools.Tests.VendorFidelity
             Assert.Equal(LbMemberState.Disabled, m.State);
             Assert.Contains("node disabled", m.HealthReason);
         }
+
+        [Fact]
+        public void RemoveNode_deletes_a_node_no_other_pool_uses_and_keeps_a_shared_one()
+        {
+            _f5.AddPool("api");
+            _f5.AddMember("api", "10.0.0.1", 8080);
+
+            var shared = _ps.Run("Remove-LbPoolMember -Pool web -Address 10.0.0.1 -Port 80 -RemoveNode -Confirm:$false -Verbose");
+            Assert.False(shared.HadErrors, shared.ToString());
+            Assert.True(_f5.HasNode("10.0.0.1"));
+            Assert.Contains(shared.Verbose, v => v.StartsWith("Kept node /Common/10.0.0.1", StringComparison.Ordinal));
+
+            var last = _ps.Run("Remove-LbPoolMember -Pool api -Address 10.0.0.1 -Port 8080 -RemoveNode -Confirm:$false -Verbose");
+            Assert.False(last.HadErrors, last.ToString());
+            Assert.False(_f5.HasNode("10.0.0.1"));
+        }
     }
 }

@@ -66,5 +66,14 @@ namespace LoadBalancerTools.Tests.VendorFidelity
             Assert.Contains(changes, c => c.Address == "10.0.0.2" && c.Status == LbChangeStatus.Applied);
             Assert.Contains(Nginx.GetServers("web"), s => s.Id == _resolved);
         }
+
+        [Fact]
+        public void RemoveNode_is_refused_where_members_have_no_node_object()
+        {
+            Nginx.ClearRequests();
+            var r = Ps.Run("Remove-LbPoolMember -Pool web -Address 10.0.0.1 -Port 80 -RemoveNode -Confirm:$false");
+            Assert.StartsWith("LbNotSupported,", Assert.Single(r.Errors).FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Empty(Nginx.Requests);
+        }
     }
 }

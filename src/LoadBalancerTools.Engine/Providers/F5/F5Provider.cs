@@ -32,7 +32,7 @@ namespace LoadBalancerTools.Providers.F5
     /// Draining read-back the API cannot give. Remove-LbPoolMember -Drain disables, then waits for
     /// serverside.curConns to reach zero. A Draining update sent directly is written as Disabled.
     /// </remarks>
-    public sealed class F5Provider : ILbProvider, ITransactionalProvider
+    public sealed class F5Provider : ILbProvider, ITransactionalProvider, INodeProvider
     {
         /// <summary>
         /// Token lifetime set right after login. Long enough that most runs never re-login, short
@@ -128,6 +128,30 @@ namespace LoadBalancerTools.Providers.F5
             }
             log.Verbose($"BIG-IP {_version ?? "(version unknown)"}, partition '{_partition}', " +
                         (_basic ? "basic authentication." : $"token authentication (token lifetime {TokenLifetimeSeconds} s)."));
+        }
+
+        /// <summary>
+        /// Deletes the member's node unless another pool member still uses it: BIG-IP refuses that delete
+        /// (01070110 "is referenced by a member of pool"), and the node is then kept.
+        /// </summary>
+        public async Task<bool> RemoveNodeIfUnusedAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
+        {
+            string nodePath = F5Names.FullPath(F5Names.PartitionOf(member.VendorId ?? "") ?? _partition, NodeOf(member.Name));
+            try
+            {
+                await SendAsync(HttpMethod.Delete, "tm/ltm/node/" + nodePath.Replace('/', '~'), null, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+                log.Verbose($"Deleted node {nodePath}: no other pool member used it.");
+                return true;
+            }
+            catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound)
+            {
+                return true;
+            }
+            catch (LbException ex) when (ex.StatusCode == 400)
+            {
+                log.Verbose($"Kept node {nodePath}: {ex.Message}");
+                return false;
+            }
         }
 
         /// <summary>
