@@ -25,6 +25,8 @@ namespace LoadBalancerTools.Model
         /// address. Changes given a member object act on this, never on "the first member at this address".
         /// </summary>
         public string MemberId { get; set; } = "";
+        /// <summary>AWS ELBv2: the target's Availability Zone as registered ("all" for an IP outside the VPC); null elsewhere.</summary>
+        public string? AvailabilityZone { get; set; }
         /// <summary>
         /// Why the load balancer does not let this member be changed through its API (an NGINX Plus server created
         /// by DNS resolution, an F5 member auto-created from an FQDN node); null when it can be changed.

@@ -191,6 +191,8 @@ namespace LoadBalancerTools.Services
         /// <summary>The member the spec asks for, as the pool holds it now: by name where the vendor names members and a name was given, else by address and port.</summary>
         private static LbPoolMember? Existing(LbConnection connection, IReadOnlyList<LbPoolMember> members, LbMemberSpec spec)
         {
+            // Where removal drains (ELBv2), a Draining member is on its way out: adding it again is a real add.
+            if (connection.Supports(LbCapabilities.DrainOnRemove)) members = members.Where(m => m.State != LbMemberState.Draining).ToList();
             if (spec.Name == null || !connection.Supports(LbCapabilities.MemberNames)) return members.FirstOrDefault(m => m.Matches(spec.Address, spec.Port));
             var named = members.FirstOrDefault(m => string.Equals(m.Name, spec.Name, StringComparison.Ordinal));
             if (named != null && !named.Matches(spec.Address, spec.Port))

@@ -119,6 +119,9 @@ public sealed class AwsElbV2Emulator : IAsyncDisposable
     /// <summary>RegisterTargets then refuses this instance with InvalidTarget (not running).</summary>
     public void MarkInstanceNotRunning(string instanceId) => _state.MarkInstanceNotRunning(instanceId);
 
+    /// <summary>An instance launched moments ago: its next <paramref name="refusals"/> registrations answer InvalidTarget "not in a running state".</summary>
+    public void LaunchInstance(string instanceId, int refusals) => _state.LaunchInstance(instanceId, refusals);
+
     /// <summary>The next <paramref name="count"/> signed requests (of <paramref name="action"/>, or any) get 400 with this code and "Rate exceeded".</summary>
     public void Throttle(int count, string? action = null, string code = "Throttling")
     {

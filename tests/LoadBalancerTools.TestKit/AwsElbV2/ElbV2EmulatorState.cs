@@ -160,6 +160,17 @@ internal sealed partial class ElbV2EmulatorState
         lock (_gate) _stoppedInstances.Add(id);
     }
 
+    /// <summary>
+    /// An instance launched moments ago: its next <paramref name="refusals"/> registrations answer InvalidTarget
+    /// "not in a running state" (EC2 reports it pending), then it registers (the Terraform AWS provider retries this).
+    /// </summary>
+    public void LaunchInstance(string id, int refusals)
+    {
+        lock (_gate) _pendingInstances[id] = refusals;
+    }
+
+    private readonly Dictionary<string, int> _pendingInstances = new(StringComparer.Ordinal);
+
     private Group Find(string nameOrArn) =>
         _groups.FirstOrDefault(g => g.Name == nameOrArn || g.Arn == nameOrArn) ?? throw new InvalidOperationException($"No target group '{nameOrArn}'.");
 
@@ -274,6 +285,15 @@ internal sealed partial class ElbV2EmulatorState
                 return Error(400, "InvalidTarget", $"The IP address '{id}' is not a valid IPv4 or IPv6 address");
             if (_stoppedInstances.Contains(id))
                 return Error(400, "InvalidTarget", $"The following targets are not in a running state and cannot be registered: '{id}'");
+            if (_pendingInstances.TryGetValue(id, out var refusals) && refusals > 0)
+            {
+                _pendingInstances[id] = refusals - 1;
+                return Error(400, "InvalidTarget", $"The following targets are not in a running state and cannot be registered: '{id}'");
+            }
+            // ALB user guide, "Deregistration delay": an IP target must finish deregistering before the same IP
+            // can be registered again.
+            if (g.TargetType == "ip" && g.Targets.Any(x => x.Id == id && x.State is "draining" or "unhealthy.draining"))
+                return Error(400, "InvalidTarget", $"The following targets are being deregistered and cannot be registered again until the deregistration delay ends: '{id}'");
             if (zone == "all" && g.TargetType != "ip")
                 return Error(400, "ValidationError", "The Availability Zone 'all' is valid only for IP targets");
         }
@@ -292,7 +312,7 @@ internal sealed partial class ElbV2EmulatorState
             }
             else if (existing.State is "draining" or "unhealthy.draining")
             {
-                // Unverified against AWS: registering a deregistering target is taken to cancel the deregistration.
+                // An instance target registered while deregistering goes back in service (IP targets were refused above).
                 StartRegistration(g, existing);
             }
         }
@@ -309,10 +329,11 @@ internal sealed partial class ElbV2EmulatorState
         if (invalid != null) return invalid;
         if (targets.Count == 0) return Error(400, "ValidationError", "1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null");
 
-        foreach (var (id, port, _) in targets)
+        foreach (var (id, port, zone) in targets)
         {
-            // A target that is not registered is not an error (documented).
-            var t = g.Targets.FirstOrDefault(x => x.Id == id && x.Port == port);
+            // A target that is not registered is not an error (documented). An IP target registered outside the
+            // VPC (zone "all") is that target only with the same zone: without it, nothing matches and nothing happens.
+            var t = g.Targets.FirstOrDefault(x => x.Id == id && x.Port == port && (x.Zone != "all" || zone == "all"));
             if (t == null || t.State is "draining" or "unhealthy.draining") continue;
             if (!g.InUse || g.DeregistrationDelay <= TimeSpan.Zero || DrainingReads == 0)
             {

@@ -227,7 +227,8 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             _emulator.AddTargetGroup("ips", targetType: "ip");
             _emulator.AddTargetGroup("web");
             _emulator.MarkInstanceNotRunning("i-0dddddddddddddddd");
-            Connect();
+            // A stopped instance is retried as if just launched, for up to -TimeoutSec: keep that short here.
+            Connect("-TimeoutSec 3");
 
             var r = _ps.Run("Add-LbPoolMember -Pool ips -Address i-0aaaaaaaaaaaaaaa1 -Port 80; Add-LbPoolMember -Pool web -Address i-0dddddddddddddddd -Port 80; " +
                             "Add-LbPoolMember -Pool ips -Address 10.0.0.5 -Port 80 -PassThru");

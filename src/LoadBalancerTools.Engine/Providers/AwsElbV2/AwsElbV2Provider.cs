@@ -147,7 +147,12 @@ namespace LoadBalancerTools.Providers.AwsElbV2
             RequireRegistrable(spec);
             return WithGroupAsync(pool, async group =>
             {
-                await RegisterAsync(group, new[] { (spec.Address, spec.Port, spec.AvailabilityZone) }, log, cancellationToken).ConfigureAwait(false);
+                if (IsIpGroup(group) && await ReadTargetAsync(group, spec.Address, spec.Port, log, cancellationToken).ConfigureAwait(false) is { State: LbMemberState.Draining } draining)
+                {
+                    // Re-adding an IP target that is still draining: the IP is registrable only after its delay.
+                    await WaitUntilDeregisteredAsync(group, draining, log, cancellationToken).ConfigureAwait(false);
+                }
+                await RegisterAsync(group, new[] { (spec.Address, spec.Port, spec.AvailabilityZone) }, log, cancellationToken, waitUntilRunning: true).ConfigureAwait(false);
                 return await ReadTargetAsync(group, spec.Address, spec.Port, log, cancellationToken).ConfigureAwait(false)
                        ?? Synthesized(group, spec.Address, spec.Port, "initial", "Elb.RegistrationInProgress");
             }, log, cancellationToken);
@@ -156,7 +161,7 @@ namespace LoadBalancerTools.Providers.AwsElbV2
         public Task RemoveMemberAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken) =>
             WithGroupAsync(member.Pool, async group =>
             {
-                await DeregisterAsync(group, new[] { (member.Address, member.Port) }, log, cancellationToken).ConfigureAwait(false);
+                await DeregisterAsync(group, new[] { (member.VendorId ?? member.Address, member.Port, member.AvailabilityZone) }, log, cancellationToken).ConfigureAwait(false);
                 log.Verbose($"Deregistered {member}: ELBv2 drains it for the target group's deregistration delay, then it leaves the group.");
                 return true;
             }, log, cancellationToken);
@@ -178,9 +183,15 @@ namespace LoadBalancerTools.Providers.AwsElbV2
             {
                 if (update.State == LbMemberState.Enabled && member.State == LbMemberState.Draining)
                 {
-                    // Registering a deregistering target puts it back in service.
-                    await RegisterAsync(group, new[] { (member.Address, member.Port, (string?)null) }, log, cancellationToken).ConfigureAwait(false);
-                    log.Verbose($"Registered {member} again: its deregistration no longer removes it.");
+                    if (IsIpGroup(group))
+                    {
+                        // ALB user guide, "Deregistration delay": a target registered by IP must finish its
+                        // deregistration delay before the same IP can be registered again.
+                        await WaitUntilDeregisteredAsync(group, member, log, cancellationToken).ConfigureAwait(false);
+                    }
+                    // An instance target registered while deregistering goes back in service.
+                    await RegisterAsync(group, new[] { (member.VendorId ?? member.Address, member.Port, member.AvailabilityZone) }, log, cancellationToken).ConfigureAwait(false);
+                    log.Verbose($"Registered {member} again.");
                 }
                 return await ReadTargetAsync(group, member.Address, member.Port, log, cancellationToken).ConfigureAwait(false) ?? member;
             }, log, cancellationToken);
@@ -212,12 +223,49 @@ namespace LoadBalancerTools.Providers.AwsElbV2
 
         public Task<IReadOnlyList<LbBatchResult>> RemoveMembersAsync(string pool, IReadOnlyList<LbPoolMember> members, ILbLog log, CancellationToken cancellationToken)
         {
-            var targets = members.Select(m => (m.Address, m.Port)).ToList();
-            return WithGroupAsync(pool, async group => (IReadOnlyList<LbBatchResult>)await InBatchesAsync(targets, t => t, "Deregistering targets from " + group.Name,
+            var targets = members.Select(m => (Id: m.VendorId ?? m.Address, m.Port, Zone: m.AvailabilityZone)).ToList();
+            return WithGroupAsync(pool, async group => (IReadOnlyList<LbBatchResult>)await InBatchesAsync(targets, t => (t.Id, t.Port), "Deregistering targets from " + group.Name,
                 batch => DeregisterAsync(group, batch, log, cancellationToken), log, cancellationToken).ConfigureAwait(false), log, cancellationToken);
         }
 
         public void Dispose() { }
+
+        private static bool IsIpGroup(TargetGroup group) => string.Equals(group.TargetType, "ip", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>
+        /// Waits (with progress, bounded by the connection's -TimeoutSec) until a draining IP target has left the
+        /// group; LbConflict naming the rule when it is still draining at the end.
+        /// </summary>
+        private async Task WaitUntilDeregisteredAsync(TargetGroup group, LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
+        {
+            var time = _settings.Transport.TimeProvider;
+            var limit = _settings.Transport.TotalTimeout;
+            long start = time.GetTimestamp();
+            const int progressId = 52;
+            string activity = $"Waiting for {member} to finish draining before it is registered again";
+            var pause = TimeSpan.FromMilliseconds(500);
+            log.Verbose($"{member} is still draining; ELBv2 registers an IP target again only after its deregistration delay ends. Waiting up to {limit.TotalSeconds:0} s.");
+            while (true)
+            {
+                var now = await ReadTargetAsync(group, member.VendorId ?? member.Address, member.Port, log, cancellationToken).ConfigureAwait(false);
+                var elapsed = time.GetElapsedTime(start);
+                if (now == null || now.State != LbMemberState.Draining)
+                {
+                    log.Progress(progressId, activity, "drained", 100, completed: true);
+                    return;
+                }
+                if (elapsed >= limit)
+                {
+                    log.Progress(progressId, activity, "timed out", 100, completed: true);
+                    throw new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
+                        "{0} is still draining after {1:0} s: ELBv2 registers an IP target again only after the target group's deregistration delay (deregistration_delay.timeout_seconds) has run out. Run the command again when it has, or give the connection a longer -TimeoutSec.",
+                        member, elapsed.TotalSeconds)) { ErrorId = ErrorIds.Conflict };
+                }
+                log.Progress(progressId, activity, $"draining, {elapsed.TotalSeconds:0} of {limit.TotalSeconds:0} s", (int)Math.Min(99, 100 * elapsed.TotalSeconds / Math.Max(1, limit.TotalSeconds)));
+                pause = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, pause.Ticks * 2));
+                await time.Delay(limit - elapsed < pause ? limit - elapsed : pause, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         // ---- target groups ----
 
@@ -313,18 +361,50 @@ namespace LoadBalancerTools.Providers.AwsElbV2
             return result.Members("TargetHealthDescriptions").Select(d => ToMember(group, d)).FirstOrDefault(m => m != null && m.Matches(TargetHealthMap.NormalizeId(id), port));
         }
 
-        private Task RegisterAsync(TargetGroup group, IReadOnlyList<(string Id, int Port, string? Zone)> targets, ILbLog log, CancellationToken cancellationToken)
+        /// <param name="waitUntilRunning">
+        /// For a single add: an instance launched seconds ago is "not in a running state" for a while, and the
+        /// registration is tried again (bounded by -TimeoutSec). Batches do not wait: one stopped instance must not
+        /// hold up the rest, and its own error says what to do.
+        /// </param>
+        private async Task RegisterAsync(TargetGroup group, IReadOnlyList<(string Id, int Port, string? Zone)> targets, ILbLog log, CancellationToken cancellationToken,
+            bool waitUntilRunning = false)
         {
             var parameters = new List<KeyValuePair<string, string>> { P("TargetGroupArn", group.Arn) };
             parameters.AddRange(TargetParameters(targets));
-            // Registering a registered target changes nothing, so a retry after a lost response is safe.
-            return _api.CallAsync("RegisterTargets", parameters, RequestKind.IdempotentWrite, group.Name, log, cancellationToken);
+            var time = _settings.Transport.TimeProvider;
+            long start = time.GetTimestamp();
+            var wait = TimeSpan.FromSeconds(1);
+            while (true)
+            {
+                try
+                {
+                    // Registering a registered target changes nothing, so a retry after a lost response is safe.
+                    await _api.CallAsync("RegisterTargets", parameters, RequestKind.IdempotentWrite, group.Name, log, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (LbException ex) when (waitUntilRunning && IsNotYetRunning(ex) && time.GetElapsedTime(start) + wait <= _settings.Transport.TotalTimeout)
+                {
+                    // An instance launched seconds ago is "not in a running state" for a while; the Terraform AWS
+                    // provider retries this InvalidTarget too. Bounded by the connection's -TimeoutSec.
+                    log.Verbose($"ELBv2 says a target is not running yet ({ex.Message}); registering again in {wait.TotalSeconds:0} s.");
+                    await time.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    wait = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(15).Ticks, wait.Ticks * 2));
+                }
+            }
         }
 
-        private Task DeregisterAsync(TargetGroup group, IReadOnlyList<(string Id, int Port)> targets, ILbLog log, CancellationToken cancellationToken)
+        private static bool IsNotYetRunning(LbException ex) =>
+            ex.VendorCode == "InvalidTarget" && ex.Message.IndexOf("not in a running state", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        /// <remarks>
+        /// The zone a target was registered with goes with its deregistration: an IP target outside the VPC
+        /// (AvailabilityZone "all") deregistered without it is not found, and DeregisterTargets answers success
+        /// for a target that is not registered, so the target would stay without a word (ELBv2 API reference).
+        /// </remarks>
+        private Task DeregisterAsync(TargetGroup group, IReadOnlyList<(string Id, int Port, string? Zone)> targets, ILbLog log, CancellationToken cancellationToken)
         {
             var parameters = new List<KeyValuePair<string, string>> { P("TargetGroupArn", group.Arn) };
-            parameters.AddRange(TargetParameters(targets.Select(t => (t.Id, t.Port, (string?)null)).ToList()));
+            parameters.AddRange(TargetParameters(targets));
             return _api.CallAsync("DeregisterTargets", parameters, RequestKind.IdempotentWrite, group.Name, log, cancellationToken);
         }
 
@@ -382,7 +462,8 @@ namespace LoadBalancerTools.Providers.AwsElbV2
             {
                 string prefix = "Targets.member." + (i + 1).ToString(CultureInfo.InvariantCulture) + ".";
                 yield return P(prefix + "Id", targets[i].Id);
-                yield return P(prefix + "Port", targets[i].Port.ToString(CultureInfo.InvariantCulture));
+                // Lambda targets have no port (ELBv2 API reference, TargetDescription.Port: "not used if the target is a Lambda function").
+                if (targets[i].Port > 0) yield return P(prefix + "Port", targets[i].Port.ToString(CultureInfo.InvariantCulture));
                 if (!string.IsNullOrEmpty(targets[i].Zone)) yield return P(prefix + "AvailabilityZone", targets[i].Zone!);
             }
         }
@@ -413,7 +494,9 @@ namespace LoadBalancerTools.Providers.AwsElbV2
             int port = target.Int("Port") ?? group.Port ?? 0;
             var raw = ElbV2Xml.ToRaw(description) as Dictionary<string, object?> ?? new Dictionary<string, object?>();
             raw["TargetGroupArn"] = group.Arn;
-            return Member(group, id, port, state, reason, health.Text("Description"), raw);
+            var member = Member(group, id, port, state, reason, health.Text("Description"), raw);
+            member.AvailabilityZone = target.Text("AvailabilityZone");
+            return member;
         }
 
         private LbPoolMember Synthesized(TargetGroup group, string id, int port, string state, string reason) =>
