@@ -127,11 +127,11 @@ public sealed class F5Emulator : IAsyncDisposable
     public void AddPartition(string name) => _state.Write(c => c.Partitions.Add(name));
 
     /// <summary>Adds a pool; with a monitor, enabled members read session "monitor-enabled".</summary>
-    public void AddPool(string name, string partition = "Common", string? monitor = "/Common/http", string loadBalancingMode = "round-robin") =>
+    public void AddPool(string name, string partition = "Common", string? monitor = "/Common/http", string loadBalancingMode = "round-robin", string? subPath = null) =>
         _state.Write(c =>
         {
             c.Partitions.Add(partition);
-            var pool = new F5Pool { Partition = partition, Name = name, Monitor = monitor, LoadBalancingMode = loadBalancingMode };
+            var pool = new F5Pool { Partition = partition, Name = name, SubPath = subPath, Monitor = monitor, LoadBalancingMode = loadBalancingMode };
             c.Pools[pool.FullPath] = pool;
         });
 

@@ -298,6 +298,7 @@ internal static partial class F5Ltm
             ["queueOnConnectionLimit"] = "disabled",
             ["membersReference"] = members,
         };
+        if (pool.SubPath is not null) json["subPath"] = pool.SubPath;
         if (pool.Monitor is not null) json["monitor"] = pool.Monitor + " ";
         return json;
     }

@@ -74,14 +74,19 @@ internal sealed class F5Pool
 {
     public required string Partition { get; init; }
     public required string Name { get; init; }
+    /// <summary>
+    /// The folder under the partition, for pools AS3 tenants and iApps create (/Tenant/Application/pool): the
+    /// REST object carries "subPath" (Application) and "fullPath"; its URI is ~Tenant~Application~pool.
+    /// </summary>
+    public string? SubPath { get; init; }
     public string? Monitor { get; init; }
     public string LoadBalancingMode { get; init; } = "round-robin";
     public List<F5Member> Members { get; init; } = new();
-    public string FullPath => "/" + Partition + "/" + Name;
+    public string FullPath => "/" + Partition + "/" + (SubPath is null ? "" : SubPath + "/") + Name;
 
     public F5Pool Clone() => new()
     {
-        Partition = Partition, Name = Name, Monitor = Monitor, LoadBalancingMode = LoadBalancingMode,
+        Partition = Partition, Name = Name, SubPath = SubPath, Monitor = Monitor, LoadBalancingMode = LoadBalancingMode,
         Members = Members.Select(m => m.Clone()).ToList(),
     };
 }

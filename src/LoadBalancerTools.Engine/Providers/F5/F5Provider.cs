@@ -534,12 +534,22 @@ namespace LoadBalancerTools.Providers.F5
             return new LbPool
             {
                 Provider = ProviderName,
-                Pool = partition == null || partition == _partition ? name : (item.Str("fullPath") ?? name),
+                // Pools in folders (AS3 tenants, iApps: /Tenant/Application/pool) and in other partitions are named by
+                // their full path, which round-trips into ~Tenant~Application~pool URLs.
+                Pool = PoolName(item, name, partition),
                 MemberCount = list.Count,
                 HealthyCount = list.Count(x => x.Str("state") == "up" && ReadState(x.Str("state"), x.Str("session")) == LbMemberState.Enabled),
                 Description = string.Join(", ", details),
                 Raw = JsonRaw.ToObject(item),
             };
+        }
+
+        private string PoolName(JsonElement item, string name, string? partition)
+        {
+            string? subPath = item.Str("subPath");
+            string fullPath = item.Str("fullPath") ?? F5Names.FullPath(partition ?? _partition, subPath == null ? name : subPath + "/" + name);
+            // Directly in the connection's partition: the bare name (it resolves against -Partition).
+            return subPath == null && string.Equals(partition ?? _partition, _partition, StringComparison.Ordinal) ? name : fullPath;
         }
 
         private LbPoolMember ToMember(string pool, JsonElement item)
