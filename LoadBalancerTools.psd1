@@ -25,6 +25,7 @@
         'New-LbAlertChannel'
         'Sync-LbPool'
         'Wait-LbPoolMember'
+        'Export-LbHaproxyServerLine'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -48,5 +48,7 @@ namespace LoadBalancerTools.Errors
         public const string OutcomeUnknown = "LbOutcomeUnknown";
         /// <summary>A credential would go over plain http:// to a remote load balancer without -AllowUnencryptedAuthentication.</summary>
         public const string UnencryptedAuthentication = "LbUnencryptedAuthentication";
+        /// <summary>Changes were applied but the save or config-sync that makes them last failed.</summary>
+        public const string PersistFailed = "LbPersistFailed";
     }
 }

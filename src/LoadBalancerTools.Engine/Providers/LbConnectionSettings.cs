@@ -21,5 +21,9 @@ namespace LoadBalancerTools.Providers
         public string? Partition { get; set; }
         public string? Region { get; set; }
         public string? ProfileName { get; set; }
+        /// <summary>NetScaler: save the running configuration after changes (default on, as citrix-adc-ansible does).</summary>
+        public bool SaveConfig { get; set; } = true;
+        /// <summary>F5: the device group to config-sync to after changes; null for none.</summary>
+        public string? SyncGroup { get; set; }
     }
 }

@@ -331,6 +331,26 @@ namespace LoadBalancerTools.Services
         public DrainService Drainer => _drainer ??= new DrainService(this, _time);
         private DrainService? _drainer;
 
+        /// <summary>
+        /// Makes the changes of one cmdlet invocation last where the vendor needs a separate step (NetScaler save,
+        /// F5 config-sync); returns what was done, or null when nothing is needed.
+        /// </summary>
+        public async Task<string?> PersistAsync(LbConnection connection, ILbLog log, CancellationToken ct)
+        {
+            if (!(connection.ProviderInstance is Providers.IPersistingProvider persisting) || persisting.PersistAction == null) return null;
+            try
+            {
+                await persisting.PersistAsync(log, ct).ConfigureAwait(false);
+                return persisting.PersistAction;
+            }
+            catch (LbException ex)
+            {
+                throw new LbException(ex.Kind,
+                    $"The changes were applied to {connection} but could not be made permanent ({persisting.PersistAction}): {ex.Message} They are lost at the next reboot or overwritten by the next sync unless this step is run again.",
+                    ex.VendorCode, ex.StatusCode, ex) { ErrorId = ErrorIds.PersistFailed };
+            }
+        }
+
         /// <summary>NotSupported unless the provider keeps nodes apart from members (F5), before anything is sent.</summary>
         public static void RequireNodes(LbConnection connection)
         {

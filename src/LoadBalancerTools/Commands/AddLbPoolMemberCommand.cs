@@ -83,7 +83,11 @@ namespace LoadBalancerTools.Commands
                 var (member, outcome) = Run(ct => recheck
                     ? Pools.AddMemberAsync(connection, Pool, spec, Log, ct)
                     : Pools.AddAbsentMemberAsync(connection, Pool, spec, snapshot, Log, ct));
-                if (outcome == ChangeOutcome.Changed) WriteVerbose($"Added {member}.");
+                if (outcome == ChangeOutcome.Changed)
+                {
+                    WriteVerbose($"Added {member}.");
+                    MarkChanged(connection);
+                }
                 if (PassThru) WriteObject(member);
             }
             catch (LbException ex)

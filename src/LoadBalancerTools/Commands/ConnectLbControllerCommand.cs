@@ -71,6 +71,15 @@ namespace LoadBalancerTools.Commands
         [ValidateNotNullOrEmpty]
         public string? EnvFile { get; set; }
 
+        /// <summary>NetScaler: save the running configuration after each command that changed it (default $true).</summary>
+        [Parameter]
+        public bool SaveConfig { get; set; } = true;
+
+        /// <summary>F5: the device group to config-sync to after each command that changed something.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? SyncGroup { get; set; }
+
         /// <summary>Sends a user name and password over plain http:// to a load balancer that is not on this machine.</summary>
         [Parameter]
         public SwitchParameter AllowUnencryptedAuthentication { get; set; }
@@ -121,7 +130,15 @@ namespace LoadBalancerTools.Commands
                 Partition = Partition,
                 Region = Region,
                 ProfileName = ProfileName,
+                SaveConfig = SaveConfig,
+                SyncGroup = SyncGroup,
             };
+            if (SyncGroup != null && provider != "F5")
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new LbException(LbErrorKind.NotSupported, $"-SyncGroup is for F5 BIG-IP device groups; {provider} has no config-sync.") { ErrorId = ErrorIds.NotSupported },
+                    ErrorIds.NotSupported, ErrorCategory.NotImplemented, SyncGroup));
+            }
             string source = ResolveCredential(settings, provider!, out string? credentialFile);
             RequireEncryptionFor(settings, provider!);
 

@@ -133,6 +133,13 @@ namespace LoadBalancerTools.Commands
             string source, string? statePath, string? journalPath)
         {
             var decisions = Run(ct => runner.PlanAsync(connection, state, policy, probe, Log, ct));
+            try { RunDecisions(connection, state, policy, runner, source, statePath, journalPath, decisions); }
+            finally { PersistChanges(); } // once per round, so a -Watch run's ejections last too
+        }
+
+        private void RunDecisions(LbConnection connection, RemediationState state, RemediationPolicy policy, RemediationRunner runner,
+            string source, string? statePath, string? journalPath, RoundDecisions decisions)
+        {
             var events = new List<LbRemediationEvent>(decisions.Events);
             var alerts = new List<LbRemediationEvent>(decisions.Alerts);
             foreach (var e in decisions.Events) WriteObject(e);
@@ -143,6 +150,7 @@ namespace LoadBalancerTools.Commands
                 string action = decision.Kind == DecisionKind.Eject ? $"Eject ({Action}): {decision.Reason}" : $"Restore: {decision.Reason}";
                 bool act = ShouldProcess(what, action);
                 var ev = Run(ct => runner.ApplyAsync(connection, state, policy, decision, act, Log, ct));
+                if (ev.Applied) MarkChanged(connection);
                 events.Add(ev);
                 if (act) alerts.Add(ev);
                 if (!ev.Success) WriteError(new ErrorRecord(new LbException(LbErrorKind.Rejected, ev.Reason), ErrorIds.RemediationFailed, ErrorCategory.InvalidResult, what));

@@ -15,6 +15,37 @@ namespace LoadBalancerTools.Commands
 
         internal PoolService Pools { get; } = new PoolService();
 
+        private readonly System.Collections.Generic.List<LbConnection> _changed = new System.Collections.Generic.List<LbConnection>();
+
+        /// <summary>Notes that this invocation changed something through the connection, so it is made permanent at the end.</summary>
+        protected void MarkChanged(LbConnection connection)
+        {
+            if (!_changed.Contains(connection)) _changed.Add(connection);
+        }
+
+        /// <summary>
+        /// Once per invocation, not per member: saves or syncs the configuration of every connection this
+        /// invocation changed, where the vendor needs it (NetScaler save, F5 config-sync).
+        /// </summary>
+        protected void PersistChanges()
+        {
+            foreach (var connection in _changed)
+            {
+                try
+                {
+                    string? done = Run(ct => Pools.PersistAsync(connection, Log, ct));
+                    if (done != null) WriteVerbose($"Made the changes on {connection} permanent: {done}.");
+                }
+                catch (LbException ex)
+                {
+                    WriteLbError(ex, connection);
+                }
+            }
+            _changed.Clear();
+        }
+
+        protected override void EndProcessing() => PersistChanges();
+
         /// <summary>The connection for the current record; terminating when there is none, since nothing can go on.</summary>
         protected LbConnection ResolveConnection()
         {

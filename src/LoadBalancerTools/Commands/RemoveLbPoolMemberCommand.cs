@@ -51,6 +51,7 @@ namespace LoadBalancerTools.Commands
                     ? Run(ct => Pools.RemoveMemberAsync(connection, pool, exact, Drain, drainTimeout, Log, ct))
                     : Run(ct => Pools.RemoveMemberAsync(connection, current, Drain, drainTimeout, Log, ct));
                 WriteVerbose(outcome == ChangeOutcome.Changed ? $"Removed {what}." : $"{what} was already gone.");
+                if (outcome == ChangeOutcome.Changed) MarkChanged(connection);
                 if (RemoveNode && found.SameEndpointCount <= 1) Run(ct => Pools.RemoveNodeIfUnusedAsync(connection, current, Log, ct));
                 int others = found.SameEndpointCount - 1;
                 if (others > 0 && outcome == ChangeOutcome.Changed)

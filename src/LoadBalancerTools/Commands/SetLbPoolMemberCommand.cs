@@ -75,7 +75,8 @@ namespace LoadBalancerTools.Commands
                 {
                     return;
                 }
-                var (member, _) = Run(ct => Pools.SetMemberAsync(connection, current, update, Log, ct));
+                var (member, changed) = Run(ct => Pools.SetMemberAsync(connection, current, update, Log, ct));
+                if (changed == ChangeOutcome.Changed) MarkChanged(connection);
                 if (PassThru) WriteObject(member);
             }
             catch (LbException ex)

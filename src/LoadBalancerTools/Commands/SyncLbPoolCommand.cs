@@ -199,6 +199,8 @@ namespace LoadBalancerTools.Commands
                     ErrorIds.SyncVerifyMismatch, ErrorCategory.InvalidResult, mismatch.Endpoint));
             }
             WriteVerbose(Summary("Synced", plan.Changes, string.Format(CultureInfo.InvariantCulture, "in {0:0.0} s; {1}", clock.Elapsed.TotalSeconds, verified)));
+            if (plan.Changes.Any(c => c.Status == LbChangeStatus.Applied)) MarkChanged(connection);
+            PersistChanges();
             if (PassThru) WriteObject(plan.Changes, enumerateCollection: true);
         }
 

@@ -143,6 +143,12 @@ public sealed class F5Emulator : IAsyncDisposable
     /// Adds a member as if configured before, creating its node when missing. <paramref name="nodeName"/>
     /// defaults to the address. Returns the member's name (10.0.0.1:80, 2001:db8::1.80).
     /// </summary>
+    /// <summary>A device group that config-sync can target.</summary>
+    public void AddDeviceGroup(string name) => _state.Write(_ => _state.DeviceGroups.Add(name));
+
+    /// <summary>The device groups config-synced so far, in order.</summary>
+    public IReadOnlyList<string> ConfigSyncs => _state.Read(_ => _state.ConfigSyncs.ToList());
+
     public bool HasNode(string node, string partition = "Common") => _state.Read(c => c.Nodes.ContainsKey("/" + partition + "/" + node));
 
     /// <summary>Disables (or enables) a node at node level, which takes every member on it out of rotation.</summary>

@@ -179,6 +179,7 @@ internal sealed class F5State(F5EmulatorOptions options)
             if (Is(path, "tm", "sys", "version"))
                 return request.Method == "GET" ? F5Result.Ok(Version()) : F5Result.Error(405, "Method not allowed.", 1);
             if (path.Count >= 2 && path[0] == "tm" && path[1] == "transaction") return TransactionCall(request, user);
+            if (Is(path, "tm", "cm") && request.Method == "POST") return ConfigSync(request);
             if (path.Count >= 2 && path[0] == "tm" && path[1] == "ltm")
             {
                 var ltmPath = path.Skip(2).ToArray();
@@ -193,6 +194,31 @@ internal sealed class F5State(F5EmulatorOptions options)
             return F5Result.Error(404, $"URI path {request.RawPath} not registered.  Please verify URI is supported and wait for /available suffix to be responsive.", 1);
         }
     }
+
+    // ---- config sync ----
+
+    /// <summary>Config-sync requests accepted, by device group, in order.</summary>
+    public List<string> ConfigSyncs { get; } = new();
+
+    /// <summary>
+    /// POST /mgmt/tm/cm {"command":"run","utilCmdArgs":"config-sync to-group NAME"} (tmsh "run cm config-sync
+    /// to-group", as f5-ansible's bigip_configsync_action sends it); an unknown group is refused.
+    /// </summary>
+    private F5Result ConfigSync(F5Request request)
+    {
+        var o = request.Body as JsonObject;
+        string? command = o?["command"]?.GetValue<string>();
+        string? args = o?["utilCmdArgs"]?.GetValue<string>();
+        const string prefix = "config-sync to-group ";
+        if (command != "run" || args is null || !args.StartsWith(prefix, StringComparison.Ordinal))
+            return F5Result.Error(400, "One or more configuration identifiers must be provided.", 1);
+        string group = args.Substring(prefix.Length).Trim();
+        if (!DeviceGroups.Contains(group)) return F5Result.Error(400, $"01070712:3: Values (/Common/{group}) specified for device group: not found.");
+        ConfigSyncs.Add(group);
+        return F5Result.Ok(new JsonObject { ["kind"] = "tm:cm:runstate", ["command"] = "run", ["utilCmdArgs"] = args });
+    }
+
+    public HashSet<string> DeviceGroups { get; } = new(StringComparer.Ordinal);
 
     // ---- auth ----
 

@@ -188,6 +188,11 @@ public sealed class NetScalerEmulator : IAsyncDisposable
         Requests.Count(r => string.Equals(r.Method, method, StringComparison.OrdinalIgnoreCase)
                             && r.Path.Contains(pathContains, StringComparison.Ordinal) && (status == null || r.Status == status));
 
+    private int _saves;
+
+    /// <summary>How many times the running configuration was saved (nsconfig?action=save).</summary>
+    public int SaveCount => Volatile.Read(ref _saves);
+
     public void ClearRequests()
     {
         lock (_gate) _log.Clear();
@@ -265,6 +270,13 @@ public sealed class NetScalerEmulator : IAsyncDisposable
             case "logout":
                 if (!HttpMethods.IsPost(method)) return MethodNotAllowed();
                 return Logout(request);
+
+            case "nsconfig":
+                // POST nsconfig?action=save writes the running configuration to ns.conf; without it changes are
+                // lost at the next reboot (citrix-adc-ansible save_config, default true).
+                if (!HttpMethods.IsPost(method) || query["action"].ToString() != "save") return MethodNotAllowed();
+                Interlocked.Increment(ref _saves);
+                return NsResult.Done();
 
             case "servicegroup":
                 if (HttpMethods.IsGet(method)) return _state.ListGroups(name);

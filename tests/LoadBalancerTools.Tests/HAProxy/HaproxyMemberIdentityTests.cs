@@ -105,5 +105,41 @@ namespace LoadBalancerTools.Tests.HAProxy
             Assert.Contains("do not resolve names", e.Exception.Message);
             Assert.DoesNotContain(Members("twins"), m => m.Name == "x3");
         }
+
+        [Fact]
+        public void Exported_server_lines_recreate_the_runtime_state_and_HAProxy_accepts_them()
+        {
+            var change = _ps.Run($"Set-LbPoolMember -Pool twins -Name x2 -Weight 7; Set-LbPoolMember -Pool twins -Name x1 -State Disabled; " +
+                                 $"Add-LbPoolMember -Pool tpl -Address 127.0.0.1 -Port {_backend.Port} -Name added1");
+            Assert.False(change.HadErrors, change.ToString());
+
+            var r = _ps.Run("Export-LbHaproxyServerLine -Pool twins");
+
+            Assert.False(r.HadErrors, r.ToString());
+            var lines = r.Output.Select(o => (string)o.BaseObject).ToList();
+            Assert.Contains($"server x1 127.0.0.1:{_backend.Port} disabled", lines);
+            Assert.Contains($"server x2 127.0.0.1:{_backend.Port} weight 7", lines);
+
+            // The lines are valid configuration: HAProxy's own check accepts a backend made of them.
+            string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "lbtools-export-" + Guid.NewGuid().ToString("N"));
+            System.IO.Directory.CreateDirectory(dir);
+            try
+            {
+                var file = _ps.Run($"Export-LbHaproxyServerLine -Pool tpl -Path '{dir}/tpl.cfg'");
+                Assert.False(file.HadErrors, file.ToString());
+                string cfg = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind 127.0.0.1:1\n    default_backend tpl\nbackend tpl\n    balance roundrobin\n"
+                             + string.Concat(System.IO.File.ReadAllLines($"{dir}/tpl.cfg").Select(l => "    " + l + "\n"));
+                Assert.Contains("server added1 127.0.0.1:", cfg);
+                System.IO.File.WriteAllText($"{dir}/check.cfg", cfg);
+                using var check = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("haproxy", $"-c -f {dir}/check.cfg") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+                string output = check.StandardOutput.ReadToEnd() + check.StandardError.ReadToEnd();
+                check.WaitForExit();
+                Assert.True(check.ExitCode == 0, output);
+            }
+            finally
+            {
+                System.IO.Directory.Delete(dir, true);
+            }
+        }
     }
 }

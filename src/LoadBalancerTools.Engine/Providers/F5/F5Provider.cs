@@ -32,7 +32,7 @@ namespace LoadBalancerTools.Providers.F5
     /// Draining read-back the API cannot give. Remove-LbPoolMember -Drain disables, then waits for
     /// serverside.curConns to reach zero. A Draining update sent directly is written as Disabled.
     /// </remarks>
-    public sealed class F5Provider : ILbProvider, ITransactionalProvider, INodeProvider
+    public sealed class F5Provider : ILbProvider, ITransactionalProvider, INodeProvider, IPersistingProvider
     {
         /// <summary>
         /// Token lifetime set right after login. Long enough that most runs never re-login, short
@@ -128,6 +128,17 @@ namespace LoadBalancerTools.Providers.F5
             }
             log.Verbose($"BIG-IP {_version ?? "(version unknown)"}, partition '{_partition}', " +
                         (_basic ? "basic authentication." : $"token authentication (token lifetime {TokenLifetimeSeconds} s)."));
+        }
+
+        public string? PersistAction => _settings.SyncGroup == null ? null : $"config-sync to device group '{_settings.SyncGroup}'";
+
+        /// <summary>POST /mgmt/tm/cm run "config-sync to-group GROUP" (tmsh run cm config-sync), once per invocation.</summary>
+        public async Task PersistAsync(ILbLog log, CancellationToken cancellationToken)
+        {
+            if (_settings.SyncGroup == null) return;
+            string body = JsonSerializer.Serialize(new Dictionary<string, string> { ["command"] = "run", ["utilCmdArgs"] = "config-sync to-group " + _settings.SyncGroup });
+            await SendAsync(HttpMethod.Post, "tm/cm", body, RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+            log.Verbose($"Synced the configuration to device group '{_settings.SyncGroup}'.");
         }
 
         /// <summary>

@@ -22,7 +22,7 @@ namespace LoadBalancerTools.Providers.NetScaler
     /// once and the request replayed once; Disconnect-LbController logs out. State mapping: see
     /// <see cref="NetScalerStates"/>.
     /// </summary>
-    public sealed class NetScalerProvider : ILbProvider
+    public sealed class NetScalerProvider : ILbProvider, IPersistingProvider
     {
         /// <summary>Idle timeout asked for at login: NetScaler's own default. Expiry is handled by logging in again, so a longer-lived cookie buys nothing.</summary>
         internal const int SessionTimeoutSec = 900;
@@ -50,6 +50,16 @@ namespace LoadBalancerTools.Providers.NetScaler
 
         public string ProviderName => "NetScaler";
         public string? ApiVersion => _connected ? "v1" : null;
+        public string? PersistAction => _settings.SaveConfig ? "save the running configuration (nsconfig?action=save)" : null;
+
+        /// <summary>Unsaved changes are lost at the next reboot: the running configuration is written to ns.conf.</summary>
+        public async Task PersistAsync(ILbLog log, CancellationToken cancellationToken)
+        {
+            if (!_settings.SaveConfig) return;
+            await SendAsync(HttpMethod.Post, "nsconfig?action=save", "{\"nsconfig\":{}}", RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
+            log.Verbose("Saved the NetScaler running configuration.");
+        }
+
         public LbCapabilities Capabilities =>
             LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.ForcedOffline | LbCapabilities.Weight | LbCapabilities.ActiveConnections;
 
