@@ -50,5 +50,7 @@ namespace LoadBalancerTools.Errors
         public const string UnencryptedAuthentication = "LbUnencryptedAuthentication";
         /// <summary>Changes were applied but the save or config-sync that makes them last failed.</summary>
         public const string PersistFailed = "LbPersistFailed";
+        /// <summary>A member option's value is not valid (negative count, a name where an address belongs...).</summary>
+        public const string InvalidInput = "LbInvalidOption";
     }
 }

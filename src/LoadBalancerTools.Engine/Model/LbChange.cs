@@ -54,6 +54,10 @@ namespace LoadBalancerTools.Model
         public LbMemberState? StateAfter { get; set; }
         public int? WeightBefore { get; set; }
         public int? WeightAfter { get; set; }
+        /// <summary>Vendor options to set (add and update); null for none.</summary>
+        public LbMemberOptions? Options { get; set; }
+        /// <summary>How the options differ now ("MaxConnections 5 (now 0)"), for an update.</summary>
+        public string? OptionsBefore { get; set; }
         public LbChangeStatus Status { get; set; } = LbChangeStatus.Planned;
         /// <summary>Why the change failed or was skipped; null otherwise.</summary>
         public string? Error { get; set; }
@@ -78,10 +82,12 @@ namespace LoadBalancerTools.Model
                         if (Name != null && Name != Endpoint) parts.Add("name " + Name);
                         if (WeightAfter.HasValue) parts.Add("weight " + WeightAfter.Value.ToString(CultureInfo.InvariantCulture));
                         parts.Add("state " + (StateAfter ?? LbMemberState.Enabled));
+                        if (Options != null && !Options.IsEmpty) parts.Add(Options.ToString());
                         break;
                     case LbChangeAction.Update:
                         if (StateAfter.HasValue) parts.Add($"state {Text(StateBefore)} -> {StateAfter}");
                         if (WeightAfter.HasValue) parts.Add($"weight {Text(WeightBefore)} -> {WeightAfter.Value.ToString(CultureInfo.InvariantCulture)}");
+                        if (OptionsBefore != null) parts.Add(OptionsBefore);
                         break;
                     case LbChangeAction.Remove:
                     case LbChangeAction.RemoveDuplicate:

@@ -25,6 +25,8 @@ namespace LoadBalancerTools.Model
         /// address. Changes given a member object act on this, never on "the first member at this address".
         /// </summary>
         public string MemberId { get; set; } = "";
+        /// <summary>The vendor options the load balancer reports for this member (NGINX Plus max_conns, F5 priorityGroup, HAProxy ssl...).</summary>
+        public LbMemberOptions? Options { get; set; }
         /// <summary>AWS ELBv2: the target's Availability Zone as registered ("all" for an IP outside the VPC); null elsewhere.</summary>
         public string? AvailabilityZone { get; set; }
         /// <summary>
@@ -78,6 +80,8 @@ namespace LoadBalancerTools.Model
         public int? Weight { get; set; }
         public LbMemberState? State { get; set; }
         public string? AvailabilityZone { get; set; }
+        /// <summary>Vendor options to create the member with; empty for none.</summary>
+        public LbMemberOptions Options { get; set; } = new LbMemberOptions();
 
         public string Endpoint => LbPoolMember.FormatEndpoint(Address, Port);
     }
@@ -89,12 +93,15 @@ namespace LoadBalancerTools.Model
         public int? Weight { get; set; }
         /// <summary>Seconds a graceful disable may take (NetScaler delay); null for the provider's default.</summary>
         public int? DrainTimeoutSec { get; set; }
+        /// <summary>Vendor options to change; null or empty for none.</summary>
+        public LbMemberOptions? Options { get; set; }
 
         public override string ToString()
         {
             var parts = new System.Collections.Generic.List<string>();
             if (State.HasValue) parts.Add("state " + State.Value);
             if (Weight.HasValue) parts.Add("weight " + Weight.Value.ToString(CultureInfo.InvariantCulture));
+            if (Options != null && !Options.IsEmpty) parts.Add(Options.ToString());
             return string.Join(", ", parts);
         }
     }

@@ -45,6 +45,20 @@ namespace LoadBalancerTools.Providers
                 ["NetScaler"] = (NetScaler.NetScalerProvider.MinWeight, NetScaler.NetScalerProvider.MaxWeight, ""),
             };
 
+        /// <summary>The member options each vendor has (see <see cref="Model.LbMemberOptions"/>); others are refused with LbNotSupported.</summary>
+        private static readonly Dictionary<string, string[]> Options = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase)
+        {
+            // NGINX Plus API, http/upstreams/{name}/servers: backup, max_conns, max_fails, fail_timeout, slow_start, route.
+            ["NginxPlus"] = new[] { "Backup", "MaxConnections", "MaxFails", "FailTimeoutSec", "SlowStartSec", "Route" },
+            // iControl REST ltm pool member: priorityGroup, connectionLimit, monitor.
+            ["F5"] = new[] { "PriorityGroup", "ConnectionLimit", "Monitor" },
+            // HAProxy management guide, "add server": ssl, verify, ca-file, check, addr, port keywords.
+            ["HAProxy"] = new[] { "Tls", "TlsCaFile", "CheckAddress", "CheckPort" },
+        };
+
+        public static IReadOnlyCollection<string> SupportedOptions(string provider) =>
+            Options.TryGetValue(provider, out var names) ? names : Array.Empty<string>();
+
         public static (int Min, int Max, string Note)? WeightRange(string provider) =>
             WeightRanges.TryGetValue(provider, out var range) ? range : ((int, int, string)?)null;
 

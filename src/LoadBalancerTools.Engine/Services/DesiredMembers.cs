@@ -25,6 +25,8 @@ namespace LoadBalancerTools.Services
         public string? Name { get; set; }
         public int? Weight { get; set; }
         public LbMemberState? State { get; set; }
+        /// <summary>Vendor options the row gives (MaxConnections, PriorityGroup, Tls...); empty when none.</summary>
+        public LbMemberOptions Options { get; set; } = new LbMemberOptions();
         /// <summary>The row as the user gave it.</summary>
         public object? Source { get; set; }
 
@@ -126,6 +128,8 @@ namespace LoadBalancerTools.Services
                 member.Weight = w;
             }
 
+            member.Options = ParseOptions(props, row, shown);
+
             object? state = Get(props, "State");
             if (Text(state) is string stateText)
             {
@@ -173,6 +177,42 @@ namespace LoadBalancerTools.Services
                 case string s: return int.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out result);
                 default: return false;
             }
+        }
+
+        /// <summary>The member option columns a row gives; a value of the wrong kind names the row and the column.</summary>
+        private static LbMemberOptions ParseOptions(IReadOnlyDictionary<string, object?> props, int row, string shown)
+        {
+            int? Number(string name)
+            {
+                object? value = Get(props, name);
+                if (Text(value) is not string text) return null;
+                if (!TryInt(value, out int n)) throw Invalid(ErrorIds.InvalidInput, row, shown, $"{name} '{text}' is not a whole number.");
+                return n;
+            }
+            bool? Flag(string name)
+            {
+                object? value = Get(props, name);
+                if (value is bool b) return b;
+                if (Text(value) is not string text) return null;
+                if (bool.TryParse(text, out bool parsed)) return parsed;
+                throw Invalid(ErrorIds.InvalidInput, row, shown, $"{name} '{text}' is not True or False.");
+            }
+            return new LbMemberOptions
+            {
+                Backup = Flag("Backup"),
+                MaxConnections = Number("MaxConnections"),
+                SlowStartSec = Number("SlowStartSec"),
+                MaxFails = Number("MaxFails"),
+                FailTimeoutSec = Number("FailTimeoutSec"),
+                Route = Text(Get(props, "Route")),
+                PriorityGroup = Number("PriorityGroup"),
+                ConnectionLimit = Number("ConnectionLimit"),
+                Monitor = Text(Get(props, "Monitor")),
+                Tls = Flag("Tls"),
+                TlsCaFile = Text(Get(props, "TlsCaFile")),
+                CheckAddress = Text(Get(props, "CheckAddress")),
+                CheckPort = Number("CheckPort"),
+            };
         }
 
         private static LbException Invalid(string errorId, int row, string? shown, string problem)

@@ -143,6 +143,7 @@ namespace LoadBalancerTools.Services
             Util.MemberAddress.ValidatePoolName(pool);
             Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
             RequireWeight(connection, spec.Weight);
+            RequireOptions(connection, spec.Options);
             const int attempts = 3;
             for (int attempt = 1; ; attempt++)
             {
@@ -231,7 +232,8 @@ namespace LoadBalancerTools.Services
             var needed = new LbMemberUpdate { DrainTimeoutSec = update.DrainTimeoutSec };
             if (update.State.HasValue && update.State != current.State) needed.State = update.State;
             if (update.Weight.HasValue && update.Weight != current.Weight) needed.Weight = update.Weight;
-            if (!needed.State.HasValue && !needed.Weight.HasValue)
+            if (update.Options != null && update.Options.DifferencesFrom(current.Options).Count > 0) needed.Options = update.Options;
+            if (!needed.State.HasValue && !needed.Weight.HasValue && needed.Options == null)
             {
                 log.Verbose($"{current} already has {update}; nothing to change.");
                 return (current, ChangeOutcome.Unchanged);
@@ -368,6 +370,43 @@ namespace LoadBalancerTools.Services
             return ((Providers.INodeProvider)connection.ProviderInstance).RemoveNodeIfUnusedAsync(member, log, ct);
         }
 
+        /// <summary>NotSupported naming each option the provider lacks, and InvalidInput for values out of range, before anything is sent.</summary>
+        public static void RequireOptions(LbConnection connection, LbMemberOptions? options)
+        {
+            if (options == null || options.IsEmpty) return;
+            var supported = Providers.ProviderRegistry.SupportedOptions(connection.Provider);
+            var missing = options.Given().Select(g => g.Name).Where(n => !supported.Contains(n)).ToList();
+            if (missing.Count > 0)
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"{string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} not supported by this provider ({connection.Provider})." +
+                    (supported.Count > 0 ? $" It takes: {string.Join(", ", supported)}." : " It takes no member options.")) { ErrorId = ErrorIds.NotSupported };
+            }
+            void NonNegative(string name, int? value)
+            {
+                if (value < 0) throw new LbException(LbErrorKind.InvalidInput, $"{name} {value} is not valid: use 0 or more.") { ErrorId = ErrorIds.InvalidInput };
+            }
+            NonNegative("MaxConnections", options.MaxConnections);
+            NonNegative("MaxFails", options.MaxFails);
+            NonNegative("FailTimeoutSec", options.FailTimeoutSec);
+            NonNegative("SlowStartSec", options.SlowStartSec);
+            NonNegative("PriorityGroup", options.PriorityGroup);
+            NonNegative("ConnectionLimit", options.ConnectionLimit);
+            if (options.CheckPort.HasValue) Util.MemberAddress.ValidatePort(options.CheckPort.Value);
+            if (options.CheckAddress != null && !System.Net.IPAddress.TryParse(options.CheckAddress, out _))
+            {
+                throw new LbException(LbErrorKind.InvalidInput, $"CheckAddress '{options.CheckAddress}' is not an IP address (HAProxy checks an address, not a name).") { ErrorId = ErrorIds.InvalidAddress };
+            }
+            foreach (var (name, value) in options.Given())
+            {
+                if (value is string text) Util.MemberAddress.RefuseControlCharacters(text, name, ErrorIds.InvalidInput);
+            }
+            if (options.TlsCaFile != null && options.Tls != true)
+            {
+                throw new LbException(LbErrorKind.InvalidInput, "TlsCaFile verifies a TLS server: give -Tls with it.") { ErrorId = ErrorIds.InvalidInput };
+            }
+        }
+
         /// <summary>NotSupported for a member the load balancer lists but does not let the API change.</summary>
         public static void RequireWritable(LbPoolMember member)
         {
@@ -395,6 +434,7 @@ namespace LoadBalancerTools.Services
                     $"{missing} is not supported by this provider ({connection.Provider}). Supported: {connection.Capabilities}.") { ErrorId = ErrorIds.NotSupported };
             }
             RequireWeight(connection, update.Weight);
+            RequireOptions(connection, update.Options);
         }
 
         /// <summary>The vendor's documented weight range (see <see cref="Providers.ProviderRegistry.WeightRange"/>), checked before anything is sent.</summary>

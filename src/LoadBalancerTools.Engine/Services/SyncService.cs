@@ -108,6 +108,11 @@ namespace LoadBalancerTools.Services
                 { ErrorId = ErrorIds.NotSupported });
             }
             Require(LbCapabilities.Weight, "Weight", d => d.Weight.HasValue);
+            foreach (var d in desired.Where(d => !d.Options.IsEmpty))
+            {
+                try { PoolService.RequireOptions(connection, d.Options); }
+                catch (LbException ex) { problems.Add(new LbException(ex.Kind, $"Desired row {d.Row.ToString(CultureInfo.InvariantCulture)} ({d.Endpoint}): {ex.Message}") { ErrorId = ex.ErrorId }); }
+            }
             if (connection.Supports(LbCapabilities.Weight) && Providers.ProviderRegistry.WeightRange(connection.Provider) is { } range)
             {
                 var bad = desired.Where(d => d.Weight < range.Min || d.Weight > range.Max).ToList();
@@ -142,7 +147,8 @@ namespace LoadBalancerTools.Services
                         Name = d.Name,
                         StateAfter = d.State,
                         WeightAfter = d.Weight,
-                        Spec = new LbMemberSpec(d.Address, d.Port) { Name = d.Name, Weight = d.Weight, State = d.State },
+                        Spec = new LbMemberSpec(d.Address, d.Port) { Name = d.Name, Weight = d.Weight, State = d.State, Options = d.Options },
+                        Options = d.Options.IsEmpty ? null : d.Options,
                     });
                     continue;
                 }
@@ -150,7 +156,8 @@ namespace LoadBalancerTools.Services
                 var m = copies.OrderBy(Serving).First();
                 bool stateDiffers = d.State.HasValue && d.State != m.State;
                 bool weightDiffers = d.Weight.HasValue && d.Weight != m.Weight;
-                if (stateDiffers || weightDiffers)
+                var optionDiffs = d.Options.DifferencesFrom(m.Options);
+                if (stateDiffers || weightDiffers || optionDiffs.Count > 0)
                 {
                     changes.Add(new LbChange(LbChangeAction.Update, pool, m.Address, m.Port)
                     {
@@ -159,6 +166,8 @@ namespace LoadBalancerTools.Services
                         StateAfter = stateDiffers ? d.State : null,
                         WeightBefore = m.Weight,
                         WeightAfter = weightDiffers ? d.Weight : null,
+                        Options = optionDiffs.Count > 0 ? d.Options : null,
+                        OptionsBefore = optionDiffs.Count > 0 ? string.Join(", ", optionDiffs) : null,
                         Current = m,
                         MemberId = m.MemberId,
                     });
@@ -292,6 +301,7 @@ namespace LoadBalancerTools.Services
                     {
                         differences.Add(string.Format(CultureInfo.InvariantCulture, "has weight {0} where {1} was desired", m.Weight?.ToString(CultureInfo.InvariantCulture) ?? "(none)", d.Weight));
                     }
+                    foreach (var o in d.Options.DifferencesFrom(m.Options)) differences.Add("differs in " + o);
                 }
                 if (differences.Count > 0) result.Add(new SyncMismatch(pool, d.Address, d.Port, differences));
             }
@@ -316,7 +326,7 @@ namespace LoadBalancerTools.Services
         {
             var batch = changes.Select(c => c.Action == LbChangeAction.Add
                 ? LbBatchChange.AddMember(c.Pool, c.Spec!)
-                : LbBatchChange.UpdateMember(c.Current!, new LbMemberUpdate { State = c.StateAfter, Weight = c.WeightAfter })).ToList();
+                : LbBatchChange.UpdateMember(c.Current!, new LbMemberUpdate { State = c.StateAfter, Weight = c.WeightAfter, Options = c.Options })).ToList();
             try
             {
                 await tx.ApplyAtomicallyAsync(batch, log, ct).ConfigureAwait(false);
@@ -371,7 +381,7 @@ namespace LoadBalancerTools.Services
                 }
                 else
                 {
-                    var update = new LbMemberUpdate { State = c.StateAfter, Weight = c.WeightAfter };
+                    var update = new LbMemberUpdate { State = c.StateAfter, Weight = c.WeightAfter, Options = c.Options };
                     var (member, _) = await _pools.SetMemberAsync(connection, c.Current!, update, log, ct).ConfigureAwait(false);
                     log.Verbose($"Changed {member}: {c.Detail}.");
                 }

@@ -38,6 +38,71 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>NGINX Plus: a backup server, used when the primary ones are unavailable.</summary>
+        [Parameter]
+        public SwitchParameter Backup { get; set; }
+
+        /// <summary>HAProxy: with -Tls, the CA file that verifies the server's certificate; without it the certificate is not verified.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? TlsCaFile { get; set; }
+
+        /// <summary>NGINX Plus: max_conns, the most connections at once (0 = no limit).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? MaxConnections { get; set; }
+
+        /// <summary>NGINX Plus: slow_start, seconds over which a recovering server's weight ramps up.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? SlowStartSec { get; set; }
+
+        /// <summary>NGINX Plus: max_fails within fail_timeout that mark the server unavailable.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? MaxFails { get; set; }
+
+        /// <summary>NGINX Plus: fail_timeout, in seconds.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? FailTimeoutSec { get; set; }
+
+        /// <summary>NGINX Plus: the route name for sticky sessions.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? Route { get; set; }
+
+        /// <summary>F5: priorityGroup.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? PriorityGroup { get; set; }
+
+        /// <summary>F5: connectionLimit (0 = no limit).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? ConnectionLimit { get; set; }
+
+        /// <summary>F5: the member's monitor, such as /Common/http.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? Monitor { get; set; }
+
+        /// <summary>HAProxy: TLS to the server.</summary>
+        [Parameter]
+        public SwitchParameter Tls { get; set; }
+
+        /// <summary>HAProxy: the address health checks go to.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? CheckAddress { get; set; }
+
+        /// <summary>HAProxy: the port health checks go to.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateRange(1, 65535)]
+        public int? CheckPort { get; set; }
+
+        private LbMemberOptions Options() => new LbMemberOptions
+        {
+            MaxConnections = MaxConnections, SlowStartSec = SlowStartSec, MaxFails = MaxFails, FailTimeoutSec = FailTimeoutSec,
+            Route = string.IsNullOrEmpty(Route) ? null : Route,
+            PriorityGroup = PriorityGroup, ConnectionLimit = ConnectionLimit, Monitor = string.IsNullOrEmpty(Monitor) ? null : Monitor,
+            Tls = MyInvocation.BoundParameters.ContainsKey(nameof(Tls)) ? Tls.IsPresent : (bool?)null,
+            CheckAddress = string.IsNullOrEmpty(CheckAddress) ? null : CheckAddress, CheckPort = CheckPort,
+            Backup = MyInvocation.BoundParameters.ContainsKey(nameof(Backup)) ? Backup.IsPresent : (bool?)null,
+            TlsCaFile = string.IsNullOrEmpty(TlsCaFile) ? null : TlsCaFile,
+        };
+
+
         private LbConnection? _commandLineConnection;
 
         protected override void BeginProcessing()
@@ -54,7 +119,7 @@ namespace LoadBalancerTools.Commands
             var connection = ResolveConnection();
             string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
             if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
-            var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name };
+            var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options() };
 
             try
             {
@@ -101,6 +166,7 @@ namespace LoadBalancerTools.Commands
             var parts = new List<string>();
             if (spec.Name != null) parts.Add("name " + spec.Name);
             if (spec.Weight.HasValue) parts.Add("weight " + spec.Weight.Value.ToString(CultureInfo.InvariantCulture));
+            if (!spec.Options.IsEmpty) parts.Add(spec.Options.ToString());
             parts.Add("state " + (spec.State ?? LbMemberState.Enabled));
             return " (" + string.Join(", ", parts) + ")";
         }

@@ -31,6 +31,61 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>NGINX Plus: max_conns, the most connections at once (0 = no limit).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? MaxConnections { get; set; }
+
+        /// <summary>NGINX Plus: slow_start, seconds over which a recovering server's weight ramps up.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? SlowStartSec { get; set; }
+
+        /// <summary>NGINX Plus: max_fails within fail_timeout that mark the server unavailable.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? MaxFails { get; set; }
+
+        /// <summary>NGINX Plus: fail_timeout, in seconds.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? FailTimeoutSec { get; set; }
+
+        /// <summary>NGINX Plus: the route name for sticky sessions.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? Route { get; set; }
+
+        /// <summary>F5: priorityGroup.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? PriorityGroup { get; set; }
+
+        /// <summary>F5: connectionLimit (0 = no limit).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? ConnectionLimit { get; set; }
+
+        /// <summary>F5: the member's monitor, such as /Common/http.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? Monitor { get; set; }
+
+        /// <summary>HAProxy: TLS to the server.</summary>
+        [Parameter]
+        public SwitchParameter Tls { get; set; }
+
+        /// <summary>HAProxy: the address health checks go to.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? CheckAddress { get; set; }
+
+        /// <summary>HAProxy: the port health checks go to.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateRange(1, 65535)]
+        public int? CheckPort { get; set; }
+
+        private LbMemberOptions Options() => new LbMemberOptions
+        {
+            MaxConnections = MaxConnections, SlowStartSec = SlowStartSec, MaxFails = MaxFails, FailTimeoutSec = FailTimeoutSec,
+            Route = string.IsNullOrEmpty(Route) ? null : Route,
+            PriorityGroup = PriorityGroup, ConnectionLimit = ConnectionLimit, Monitor = string.IsNullOrEmpty(Monitor) ? null : Monitor,
+            Tls = MyInvocation.BoundParameters.ContainsKey(nameof(Tls)) ? Tls.IsPresent : (bool?)null,
+            CheckAddress = string.IsNullOrEmpty(CheckAddress) ? null : CheckAddress, CheckPort = CheckPort,
+        };
+
+
         /// <summary>The states a user sets; "Drain" reads better as a verb than the resulting state Draining.</summary>
         public enum SetState
         {
@@ -42,16 +97,17 @@ namespace LoadBalancerTools.Commands
 
         protected override void ProcessRecord()
         {
-            if (State == null && Weight == null)
+            var options = Options();
+            if (State == null && Weight == null && options.IsEmpty)
             {
-                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("Give -State, -Weight or both."),
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("Give -State, -Weight or a member option (such as -MaxConnections)."),
                     ErrorIds.InvalidState, ErrorCategory.InvalidArgument, null));
             }
             var target = ResolveTarget();
             if (target == null) return;
             var (connection, pool, selector) = target.Value;
             string what = Describe(connection, pool, selector);
-            var update = new LbMemberUpdate { State = ToModel(State), Weight = Weight, DrainTimeoutSec = DrainTimeoutSec };
+            var update = new LbMemberUpdate { State = ToModel(State), Weight = Weight, DrainTimeoutSec = DrainTimeoutSec, Options = options.IsEmpty ? null : options };
             try
             {
                 PoolService.RequireCapabilities(connection, update);
@@ -104,6 +160,10 @@ namespace LoadBalancerTools.Commands
             if (update.Weight.HasValue && update.Weight != current.Weight)
             {
                 parts.Add(string.Format(CultureInfo.InvariantCulture, "Change weight {0} -> {1}", current.Weight?.ToString(CultureInfo.InvariantCulture) ?? "(none)", update.Weight));
+            }
+            if (update.Options != null)
+            {
+                foreach (var difference in update.Options.DifferencesFrom(current.Options)) parts.Add("Change " + difference);
             }
             return string.Join(", ", parts);
         }

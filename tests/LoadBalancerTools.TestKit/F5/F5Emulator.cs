@@ -188,7 +188,8 @@ public sealed class F5Emulator : IAsyncDisposable
     /// <summary>The members of a pool as the emulator holds them (state and session as written).</summary>
     public IReadOnlyList<F5MemberSnapshot> GetMembers(string pool) =>
         _state.Read(c => Pool(c, pool).Members.Select(m => new F5MemberSnapshot(
-            m.Name, m.FullPath, m.Address, m.Port, m.NodeName, m.AdminState, m.Session, m.Ratio, m.Availability, m.CurrentConnections)).ToList());
+            m.Name, m.FullPath, m.Address, m.Port, m.NodeName, m.AdminState, m.Session, m.Ratio, m.Availability, m.CurrentConnections,
+            m.PriorityGroup, m.ConnectionLimit, m.MonitorRule)).ToList());
 
     public IReadOnlyList<F5NodeSnapshot> GetNodes() =>
         _state.Read(c => c.Nodes.Values.Select(n => new F5NodeSnapshot(n.FullPath, n.Address)).OrderBy(n => n.FullPath, StringComparer.Ordinal).ToList());

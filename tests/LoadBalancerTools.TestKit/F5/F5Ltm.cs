@@ -199,6 +199,7 @@ internal static partial class F5Ltm
         if (body["description"] is JsonValue d && d.TryGetValue(out string? description)) member.Description = description;
         if (body["connectionLimit"] is JsonValue cl && cl.TryGetValue(out int limit)) member.ConnectionLimit = limit;
         if (body["priorityGroup"] is JsonValue pg && pg.TryGetValue(out int group)) member.PriorityGroup = group;
+        if (body["monitor"] is JsonValue mv && mv.TryGetValue(out string? monitor)) member.MonitorRule = monitor.Trim();
         return null;
     }
 
@@ -318,7 +319,7 @@ internal static partial class F5Ltm
         ["fqdn"] = new JsonObject { ["autopopulate"] = "disabled" },
         ["inheritProfile"] = "enabled",
         ["logging"] = "disabled",
-        ["monitor"] = "default",
+        ["monitor"] = m.MonitorRule,
         ["priorityGroup"] = m.PriorityGroup,
         ["rateLimit"] = "disabled",
         ["ratio"] = m.Ratio,

@@ -59,6 +59,8 @@ internal sealed class F5Member
     public int Ratio { get; set; } = 1;
     public int ConnectionLimit { get; set; }
     public int PriorityGroup { get; set; }
+    /// <summary>The member's monitor rule as written ("default" means the pool's).</summary>
+    public string MonitorRule { get; set; } = "default";
     public string? Description { get; set; }
     /// <summary>Monitor result: available, offline or unknown.</summary>
     public string Availability { get; set; } = "available";
@@ -156,7 +158,8 @@ internal static class F5NameRules
 /// <summary>A member as the emulator holds it, for assertions.</summary>
 public sealed record F5MemberSnapshot(
     string Name, string FullPath, string Address, int Port, string NodeName,
-    string AdminState, string Session, int Ratio, string Availability, long CurrentConnections);
+    string AdminState, string Session, int Ratio, string Availability, long CurrentConnections,
+    int PriorityGroup = 0, int ConnectionLimit = 0, string MonitorRule = "default");
 
 /// <summary>A node as the emulator holds it.</summary>
 public sealed record F5NodeSnapshot(string FullPath, string Address);

@@ -141,5 +141,16 @@ namespace LoadBalancerTools.Tests.HAProxy
                 System.IO.Directory.Delete(dir, true);
             }
         }
+
+        [Fact]
+        public void A_runtime_server_takes_its_check_port_and_reads_it_back()
+        {
+            var r = _ps.Run($"Add-LbPoolMember -Pool twins -Address 127.0.0.1 -Port {_backend.Port} -Name x9 -CheckPort {_backend.Port} -PassThru");
+
+            Assert.False(r.HadErrors, r.ToString());
+            var x9 = Members("twins").Single(m => m.Name == "x9");
+            Assert.Equal(_backend.Port, x9.Options!.CheckPort);
+            Assert.False(x9.Options.Tls);
+        }
     }
 }

@@ -301,6 +301,7 @@ namespace LoadBalancerTools.Providers.F5
             var body = new Dictionary<string, object>();
             AddState(body, update.State);
             if (update.Weight.HasValue) body["ratio"] = Ratio(update.Weight.Value);
+            AddOptions(body, update.Options);
             var updated = await SendAsync(new HttpMethod("PATCH"), MemberPath(member), JsonSerializer.Serialize(body), RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
             RequireKind(updated, JsonValueKind.Object, "the updated member");
             var result = ToMember(member.Pool, updated);
@@ -350,6 +351,7 @@ namespace LoadBalancerTools.Providers.F5
                             var body = new Dictionary<string, object>();
                             AddState(body, change.Update!.State);
                             if (change.Update.Weight.HasValue) body["ratio"] = Ratio(change.Update.Weight.Value);
+                            AddOptions(body, change.Update.Options);
                             await SendAsync(new HttpMethod("PATCH"), MemberPath(change.Member!), JsonSerializer.Serialize(body), RequestKind.IdempotentWrite, log, cancellationToken, inTransaction).ConfigureAwait(false);
                             break;
                     }
@@ -478,7 +480,17 @@ namespace LoadBalancerTools.Providers.F5
             var body = new Dictionary<string, object> { ["name"] = name, ["partition"] = PoolPartition(pool) };
             if (spec.Weight.HasValue) body["ratio"] = Ratio(spec.Weight.Value);
             AddState(body, spec.State);
+            AddOptions(body, spec.Options);
             return JsonSerializer.Serialize(body);
+        }
+
+        /// <summary>The ltm pool member properties for the options (iControl REST: priorityGroup, connectionLimit, monitor).</summary>
+        private static void AddOptions(Dictionary<string, object> body, LbMemberOptions? o)
+        {
+            if (o == null) return;
+            if (o.PriorityGroup.HasValue) body["priorityGroup"] = o.PriorityGroup.Value;
+            if (o.ConnectionLimit.HasValue) body["connectionLimit"] = o.ConnectionLimit.Value;
+            if (o.Monitor != null) body["monitor"] = o.Monitor;
         }
 
         /// <summary>State and session are written together, as BIG-IP documents them.</summary>
@@ -585,6 +597,12 @@ namespace LoadBalancerTools.Providers.F5
                 Weight = (int?)item.Long("ratio"),
                 VendorId = fullPath,
                 MemberId = fullPath,
+                Options = new LbMemberOptions
+                {
+                    PriorityGroup = (int?)item.Long("priorityGroup"),
+                    ConnectionLimit = (int?)item.Long("connectionLimit"),
+                    Monitor = item.Str("monitor")?.Trim(),
+                },
                 // Auto-created from an FQDN node's DNS answer: BIG-IP manages it and refuses changes (the F5-LTM
                 // PowerShell module filters such members; f5-ansible documents fqdn_auto_populate).
                 ReadOnlyReason = string.Equals(item.Str("ephemeral"), "true", StringComparison.OrdinalIgnoreCase)

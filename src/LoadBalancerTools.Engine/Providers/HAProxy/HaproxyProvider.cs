@@ -104,6 +104,12 @@ namespace LoadBalancerTools.Providers.HAProxy
                     ActiveConnections = long.TryParse(stat?.Get("scur"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long cur) ? cur : (long?)null,
                     VendorId = name,
                     MemberId = name,
+                    Options = new LbMemberOptions
+                    {
+                        Tls = s.Get("srv_use_ssl") == "1",
+                        CheckAddress = s.Get("srv_check_addr") is string ca && ca.Length > 0 && ca != "-" ? ca : null,
+                        CheckPort = int.TryParse(s.Get("srv_check_port"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int cp) && cp > 0 ? cp : (int?)null,
+                    },
                     Raw = new Dictionary<string, object?> { ["state"] = s, ["stat"] = stat },
                 });
             }
@@ -125,7 +131,8 @@ namespace LoadBalancerTools.Providers.HAProxy
             }
             string target = pool + "/" + name;
             string add = $"add server {target} {spec.Endpoint} check"
-                + (spec.Weight.HasValue ? " weight " + spec.Weight.Value.ToString(CultureInfo.InvariantCulture) : "");
+                + (spec.Weight.HasValue ? " weight " + spec.Weight.Value.ToString(CultureInfo.InvariantCulture) : "")
+                + AddKeywords(spec.Options);
             string answer = await _api.SendAsync(add, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
             if (answer.IndexOf("New server registered", StringComparison.Ordinal) < 0) throw HaproxyErrors.Map(add, answer);
 
@@ -237,11 +244,37 @@ namespace LoadBalancerTools.Providers.HAProxy
             {
                 await RunAsync($"set server {target} weight {update.Weight.Value.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken).ConfigureAwait(false);
             }
+            if (update.Options is { } o)
+            {
+                if (o.TlsCaFile != null) throw new LbException(LbErrorKind.NotSupported, "HAProxy sets a server's CA file only when it is added: remove and add the member to change it.") { ErrorId = ErrorIds.NotSupported };
+                // Management guide, "set server": ssl on|off, check-addr, check-port.
+                if (o.Tls.HasValue) await RunAsync($"set server {target} ssl {(o.Tls.Value ? "on" : "off")}", log, cancellationToken).ConfigureAwait(false);
+                if (o.CheckAddress != null) await RunAsync($"set server {target} check-addr {o.CheckAddress}", log, cancellationToken).ConfigureAwait(false);
+                if (o.CheckPort.HasValue) await RunAsync($"set server {target} check-port {o.CheckPort.Value.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken).ConfigureAwait(false);
+            }
             var now = (await GetMembersAsync(member.Pool, log, cancellationToken).ConfigureAwait(false)).FirstOrDefault(m => m.Name == member.Name);
             return now ?? throw new LbException(LbErrorKind.NotFound, $"{member} disappeared during the change.") { ErrorId = ErrorIds.MemberNotFound };
         }
 
         public void Dispose() { }
+
+        /// <summary>"add server" keywords for the options (management guide, "add server"): ssl with verify, and the check's addr and port.</summary>
+        private static string AddKeywords(LbMemberOptions? o)
+        {
+            if (o == null) return "";
+            var sb = new System.Text.StringBuilder();
+            if (o.Tls == true)
+            {
+                if (o.TlsCaFile != null && o.TlsCaFile.Any(c => char.IsWhiteSpace(c) || c == ';' || c == '#'))
+                {
+                    throw new LbException(LbErrorKind.InvalidInput, $"TlsCaFile '{o.TlsCaFile}' has a space, ';' or '#', which a runtime command cannot carry.") { ErrorId = ErrorIds.InvalidInput };
+                }
+                sb.Append(o.TlsCaFile != null ? " ssl verify required ca-file " + o.TlsCaFile : " ssl verify none");
+            }
+            if (o.CheckAddress != null) sb.Append(" addr ").Append(o.CheckAddress);
+            if (o.CheckPort.HasValue) sb.Append(" port ").Append(o.CheckPort.Value.ToString(CultureInfo.InvariantCulture));
+            return sb.ToString();
+        }
 
         /// <summary>The member state an srv_admin_state value means (bits from include/haproxy/server-t.h).</summary>
         internal static LbMemberState AdminState(int admin) =>

@@ -139,6 +139,7 @@ namespace LoadBalancerTools.Providers.NginxPlus
             var body = new Dictionary<string, object> { ["server"] = spec.Endpoint };
             if (spec.Weight.HasValue) body["weight"] = spec.Weight.Value;
             if (spec.State == LbMemberState.Disabled) body["down"] = true;
+            AddOptions(body, spec.Options, creating: true);
             var created = await _api.SendAsync(HttpMethod.Post, UpstreamPath(pool) + "/servers", JsonSerializer.Serialize(body), RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
             RequireKind(created, JsonValueKind.Object, "the created server");
             return ToMember(pool, created, null);
@@ -162,6 +163,7 @@ namespace LoadBalancerTools.Providers.NginxPlus
                         "NGINX Plus has no forced-offline state that cuts existing connections: use -State Disabled (no new connections) or Drain.") { ErrorId = ErrorIds.NotSupported };
             }
             if (update.Weight.HasValue) body["weight"] = update.Weight.Value;
+            AddOptions(body, update.Options, creating: false);
             var updated = await _api.SendAsync(new HttpMethod("PATCH"), ServerPath(member), JsonSerializer.Serialize(body), RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
             RequireKind(updated, JsonValueKind.Object, "the updated server");
             var result = ToMember(member.Pool, updated, null);
@@ -171,6 +173,33 @@ namespace LoadBalancerTools.Providers.NginxPlus
         }
 
         public void Dispose() { }
+
+        /// <summary>The API's server fields for the options (NGINX Plus API reference, http/upstreams/{name}/servers).</summary>
+        private static void AddOptions(Dictionary<string, object> body, LbMemberOptions? o, bool creating)
+        {
+            if (o == null) return;
+            if (o.Backup.HasValue)
+            {
+                // "backup" can be set only when the server is created (the API refuses it in a PATCH).
+                if (!creating) throw new LbException(LbErrorKind.NotSupported, "NGINX Plus sets Backup only when a server is created: remove and add the member to change it.") { ErrorId = ErrorIds.NotSupported };
+                body["backup"] = o.Backup.Value;
+            }
+            if (o.MaxConnections.HasValue) body["max_conns"] = o.MaxConnections.Value;
+            if (o.MaxFails.HasValue) body["max_fails"] = o.MaxFails.Value;
+            if (o.FailTimeoutSec.HasValue) body["fail_timeout"] = o.FailTimeoutSec.Value.ToString(CultureInfo.InvariantCulture) + "s";
+            if (o.SlowStartSec.HasValue) body["slow_start"] = o.SlowStartSec.Value.ToString(CultureInfo.InvariantCulture) + "s";
+            if (o.Route != null) body["route"] = o.Route;
+        }
+
+        /// <summary>"10s", "1m", "0" as seconds (nginx time units).</summary>
+        private static int? Seconds(string? text)
+        {
+            if (string.IsNullOrEmpty(text)) return null;
+            string t = text!.Trim();
+            int factor = t.EndsWith("ms", StringComparison.Ordinal) ? 0 : t.EndsWith("s", StringComparison.Ordinal) ? 1 : t.EndsWith("m", StringComparison.Ordinal) ? 60 : t.EndsWith("h", StringComparison.Ordinal) ? 3600 : 1;
+            string digits = new string(t.TakeWhile(char.IsDigit).ToArray());
+            return int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n * factor : (int?)null;
+        }
 
         private LbPoolMember ToMember(string pool, JsonElement server, JsonElement? peer)
         {
@@ -200,6 +229,15 @@ namespace LoadBalancerTools.Providers.NginxPlus
                 VendorId = server.Long("id")?.ToString(CultureInfo.InvariantCulture),
                 // The server id: two peers may share one address, the id tells them apart.
                 MemberId = server.Long("id")?.ToString(CultureInfo.InvariantCulture) ?? endpoint,
+                Options = server.Str("server") == null ? null : new LbMemberOptions
+                {
+                    Backup = server.Bool("backup"),
+                    MaxConnections = (int?)server.Long("max_conns"),
+                    MaxFails = (int?)server.Long("max_fails"),
+                    FailTimeoutSec = Seconds(server.Str("fail_timeout")),
+                    SlowStartSec = Seconds(server.Str("slow_start")),
+                    Route = server.Str("route"),
+                },
                 ReadOnlyReason = (server.Long("parent") ?? peer?.Long("parent")) is long parent
                     ? $"NGINX Plus created it by resolving '{server.Str("host") ?? peer?.Str("host")}' (configured server {parent.ToString(CultureInfo.InvariantCulture)}); change that server or the DNS record instead"
                     : null,
