@@ -80,6 +80,8 @@ namespace LoadBalancerTools.Model
         public int? Weight { get; set; }
         public LbMemberState? State { get; set; }
         public string? AvailabilityZone { get; set; }
+        /// <summary>HAProxy: fill a free server-template slot instead of adding a runtime server.</summary>
+        public bool UseTemplateSlot { get; set; }
         /// <summary>Vendor options to create the member with; empty for none.</summary>
         public LbMemberOptions Options { get; set; } = new LbMemberOptions();
 

@@ -144,6 +144,7 @@ namespace LoadBalancerTools.Services
             Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
             RequireWeight(connection, spec.Weight);
             RequireOptions(connection, spec.Options);
+            if (spec.UseTemplateSlot) RequireSlots(connection);
             const int attempts = 3;
             for (int attempt = 1; ; attempt++)
             {
@@ -194,7 +195,8 @@ namespace LoadBalancerTools.Services
         {
             // Where removal drains (ELBv2), a Draining member is on its way out: adding it again is a real add.
             if (connection.Supports(LbCapabilities.DrainOnRemove)) members = members.Where(m => m.State != LbMemberState.Draining).ToList();
-            if (spec.Name == null || !connection.Supports(LbCapabilities.MemberNames)) return members.FirstOrDefault(m => m.Matches(spec.Address, spec.Port));
+            // A template slot is named by its slot, not by the member it will hold: it is found by address.
+            if (spec.Name == null || spec.UseTemplateSlot || !connection.Supports(LbCapabilities.MemberNames)) return members.FirstOrDefault(m => m.Matches(spec.Address, spec.Port));
             var named = members.FirstOrDefault(m => string.Equals(m.Name, spec.Name, StringComparison.Ordinal));
             if (named != null && !named.Matches(spec.Address, spec.Port))
             {
@@ -350,6 +352,29 @@ namespace LoadBalancerTools.Services
                 throw new LbException(ex.Kind,
                     $"The changes were applied to {connection} but could not be made permanent ({persisting.PersistAction}): {ex.Message} They are lost at the next reboot or overwritten by the next sync unless this step is run again.",
                     ex.VendorCode, ex.StatusCode, ex) { ErrorId = ErrorIds.PersistFailed };
+            }
+        }
+
+        /// <summary>NotSupported unless the provider has member slots to fill (HAProxy server-template).</summary>
+        public static void RequireSlots(LbConnection connection)
+        {
+            if (!(connection.ProviderInstance is Providers.ITemplateSlotProvider))
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"-UseTemplateSlot is not supported by this provider ({connection.Provider}): it has no server-template slots.") { ErrorId = ErrorIds.NotSupported };
+            }
+        }
+
+        /// <summary>Gives a member's server-template slot back instead of deleting the server (HAProxy).</summary>
+        public async Task<ChangeOutcome> ReturnSlotAsync(LbConnection connection, LbPoolMember member, ILbLog log, CancellationToken ct)
+        {
+            RequireSlots(connection);
+            RequireWritable(member);
+            using (var handle = await MemberLock.AcquireAsync(connection, member.Pool, member.Address, member.Port, ct).ConfigureAwait(false))
+            {
+                await ((Providers.ITemplateSlotProvider)connection.ProviderInstance).ReturnSlotAsync(member, log, ct).ConfigureAwait(false);
+                handle.MarkChanged();
+                return ChangeOutcome.Changed;
             }
         }
 

@@ -38,6 +38,10 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>HAProxy: fill a free server-template slot instead of adding a runtime server (-Name picks the slot).</summary>
+        [Parameter]
+        public SwitchParameter UseTemplateSlot { get; set; }
+
         /// <summary>NGINX Plus: a backup server, used when the primary ones are unavailable.</summary>
         [Parameter]
         public SwitchParameter Backup { get; set; }
@@ -119,7 +123,7 @@ namespace LoadBalancerTools.Commands
             var connection = ResolveConnection();
             string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
             if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
-            var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options() };
+            var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options(), UseTemplateSlot = UseTemplateSlot };
 
             try
             {

@@ -19,6 +19,10 @@ namespace LoadBalancerTools.Commands
         [ValidateRange(0, 86400)]
         public int DrainTimeoutSec { get; set; } = 300;
 
+        /// <summary>HAProxy: give the member's server-template slot back (maintenance, placeholder address) instead of deleting the server.</summary>
+        [Parameter]
+        public SwitchParameter UseTemplateSlot { get; set; }
+
         /// <summary>F5 BIG-IP: also delete the member's node when no other pool uses it (BIG-IP keeps orphaned nodes otherwise).</summary>
         [Parameter]
         public SwitchParameter RemoveNode { get; set; }
@@ -32,6 +36,7 @@ namespace LoadBalancerTools.Commands
             try
             {
                 if (RemoveNode) PoolService.RequireNodes(connection);
+                if (UseTemplateSlot) PoolService.RequireSlots(connection);
                 var found = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct));
                 var current = found.Member;
                 if (current == null)
@@ -47,9 +52,11 @@ namespace LoadBalancerTools.Commands
                 // After a possible prompt the member is found again (by its identity); otherwise the read above is fresh enough to act on.
                 var drainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec);
                 var exact = LbMemberSelector.Of(current);
-                var outcome = MayPrompt(ConfirmImpact.High)
-                    ? Run(ct => Pools.RemoveMemberAsync(connection, pool, exact, Drain, drainTimeout, Log, ct))
-                    : Run(ct => Pools.RemoveMemberAsync(connection, current, Drain, drainTimeout, Log, ct));
+                var outcome = UseTemplateSlot
+                    ? Run(ct => Pools.ReturnSlotAsync(connection, current, Log, ct))
+                    : MayPrompt(ConfirmImpact.High)
+                        ? Run(ct => Pools.RemoveMemberAsync(connection, pool, exact, Drain, drainTimeout, Log, ct))
+                        : Run(ct => Pools.RemoveMemberAsync(connection, current, Drain, drainTimeout, Log, ct));
                 WriteVerbose(outcome == ChangeOutcome.Changed ? $"Removed {what}." : $"{what} was already gone.");
                 if (outcome == ChangeOutcome.Changed) MarkChanged(connection);
                 if (RemoveNode && found.SameEndpointCount <= 1) Run(ct => Pools.RemoveNodeIfUnusedAsync(connection, current, Log, ct));

@@ -28,7 +28,12 @@ namespace LoadBalancerTools.Tests.HAProxy
             var twins = options.AddBackend("twins");
             twins.AddServer("x1", _backend.Address).AddServer("x2", _backend.Address);
             twins.ExtraLines.Add("use-server x1 if { path_beg /pinned }");
+            // A static algorithm takes no runtime servers: members go into free server-template slots at a
+            // placeholder address, put in maintenance at start. (Slots declared "disabled" stay in configuration
+            // maintenance on HAProxy 2.6: "set server ... state ready" does not clear it, measured here.)
+            options.AddBackend("slots", HaproxyBalance.StaticRoundRobin).ExtraLines.Add("server-template spare 3 127.0.0.2:1");
             _haproxy = await HaproxyProcess.StartAsync(options);
+            foreach (var slot in new[] { "spare1", "spare2", "spare3" }) await _haproxy.RuntimeCommandAsync($"set server slots/{slot} state maint");
             _ps = new PsSession();
             var r = _ps.Run($"Connect-LbController -Provider HAProxy -Endpoint '{_haproxy.AdminEndpoint}' | Out-Null");
             Assert.False(r.HadErrors, r.ToString());
@@ -151,6 +156,41 @@ namespace LoadBalancerTools.Tests.HAProxy
             var x9 = Members("twins").Single(m => m.Name == "x9");
             Assert.Equal(_backend.Port, x9.Options!.CheckPort);
             Assert.False(x9.Options.Tls);
+        }
+
+        [Fact]
+        public void On_a_static_backend_an_add_fills_a_free_template_slot_and_a_remove_gives_it_back()
+        {
+            var slots = Members("slots");
+            Assert.All(slots, m => Assert.Contains("server-template slot of 'spare'", m.HealthReason));
+
+            var add = _ps.Run($"Add-LbPoolMember -Pool slots -Address 127.0.0.1 -Port {_backend.Port} -PassThru -Verbose");
+
+            Assert.False(add.HadErrors, add.ToString());
+            Assert.Contains(add.Verbose, v => v.Contains("filling a free server-template slot"));
+            var spare1 = Members("slots").Single(m => m.Name == "spare1");
+            Assert.Equal((_backend.Port, LbMemberState.Enabled), (spare1.Port, spare1.State));
+            Assert.Equal(2, Members("slots").Count(m => m.State == LbMemberState.Disabled));
+
+            var remove = _ps.Run($"Remove-LbPoolMember -Pool slots -Address 127.0.0.1 -Port {_backend.Port} -UseTemplateSlot -Confirm:$false");
+
+            Assert.False(remove.HadErrors, remove.ToString());
+            var back = Members("slots").Single(m => m.Name == "spare1");
+            Assert.Equal(("127.0.0.2", 1, LbMemberState.Disabled), (back.Address, back.Port, back.State));
+            Assert.Equal(3, Members("slots").Length);
+        }
+
+        [Fact]
+        public void UseTemplateSlot_on_a_backend_without_a_free_slot_is_a_conflict_and_changes_nothing()
+        {
+            var before = Members("twins").Select(m => m.Name + m.Endpoint + m.State).ToArray();
+
+            var r = _ps.Run("Add-LbPoolMember -Pool twins -Address 127.0.0.9 -Port 80 -UseTemplateSlot");
+
+            var e = Assert.Single(r.Errors);
+            Assert.StartsWith("LbConflict,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains("no free server-template slot", e.Exception.Message);
+            Assert.Equal(before, Members("twins").Select(m => m.Name + m.Endpoint + m.State).ToArray());
         }
     }
 }

@@ -35,7 +35,7 @@ namespace LoadBalancerTools.Providers.HAProxy
 
         private static bool Has(string text, string fragment) => text.IndexOf(fragment, StringComparison.OrdinalIgnoreCase) >= 0;
 
-        private static string FirstLine(string text)
+        internal static string FirstLine(string text)
         {
             int newline = text.IndexOf('\n');
             return newline < 0 ? text : text.Substring(0, newline);

@@ -15,7 +15,7 @@ namespace LoadBalancerTools.Providers.HAProxy
     /// HAProxy 2.6+ over its Runtime API: pools are backends, members are servers. Changes made here live
     /// in the running process only and vanish when HAProxy reloads, unless also written to its config.
     /// </summary>
-    public sealed class HaproxyProvider : ILbProvider
+    public sealed class HaproxyProvider : ILbProvider, ITemplateSlotProvider
     {
         // srv_admin_state bits (HAProxy's SRV_ADMF_*), include/haproxy/server-t.h: 0x01 forced, 0x02 inherited, 0x04 from DNS resolution, 0x20 from the
         // configuration. 0x40 (SRV_ADMF_FQDN_CHANGED) is set and never cleared once a server's FQDN changed:
@@ -113,6 +113,14 @@ namespace LoadBalancerTools.Providers.HAProxy
                     Raw = new Dictionary<string, object?> { ["state"] = s, ["stat"] = stat },
                 });
             }
+            // Slots of a server-template in maintenance are shown as such, with their template's prefix.
+            foreach (var group in TemplateGroups(members))
+            {
+                foreach (var slot in group.Where(m => m.State == LbMemberState.Disabled))
+                {
+                    slot.HealthReason = $"server-template slot of '{group.Key}' in maintenance" + (string.IsNullOrEmpty(slot.HealthReason) ? "" : "; " + slot.HealthReason);
+                }
+            }
             return members;
         }
 
@@ -133,8 +141,20 @@ namespace LoadBalancerTools.Providers.HAProxy
             string add = $"add server {target} {spec.Endpoint} check"
                 + (spec.Weight.HasValue ? " weight " + spec.Weight.Value.ToString(CultureInfo.InvariantCulture) : "")
                 + AddKeywords(spec.Options);
+            if (spec.UseTemplateSlot) return await FillSlotAsync(pool, spec, log, cancellationToken).ConfigureAwait(false);
             string answer = await _api.SendAsync(add, RequestKind.NonIdempotentWrite, log, cancellationToken).ConfigureAwait(false);
-            if (answer.IndexOf("New server registered", StringComparison.Ordinal) < 0) throw HaproxyErrors.Map(add, answer);
+            if (answer.IndexOf("New server registered", StringComparison.Ordinal) < 0)
+            {
+                var refused = HaproxyErrors.Map(add, answer);
+                // A static algorithm takes no runtime servers, but a free server-template slot can still be filled.
+                if (refused.ErrorId == ErrorIds.Rejected && IsStaticRefusal(answer)
+                    && FreeSlots(await GetMembersAsync(pool, log, cancellationToken).ConfigureAwait(false)).Count > 0)
+                {
+                    log.Verbose($"Backend '{pool}' takes no runtime servers ({HaproxyErrors.FirstLine(answer)}); filling a free server-template slot instead.");
+                    return await FillSlotAsync(pool, spec, log, cancellationToken).ConfigureAwait(false);
+                }
+                throw refused;
+            }
 
             // A new dynamic server starts in maintenance with checks off. If bringing it up fails, it is
             // deleted again, so the pool never keeps a half-added server.
@@ -258,6 +278,74 @@ namespace LoadBalancerTools.Providers.HAProxy
 
         public void Dispose() { }
 
+        private static bool IsStaticRefusal(string answer) =>
+            answer.IndexOf("must use a dynamic load balancing", StringComparison.OrdinalIgnoreCase) >= 0
+            || answer.IndexOf("does not support dynamic servers", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        private static readonly System.Text.RegularExpressions.Regex SlotName =
+            new System.Text.RegularExpressions.Regex(@"^(?<prefix>.*?[^0-9])(?<n>[0-9]+)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Servers that belong to a server-template group: "PREFIX" + number, with at least two of one prefix
+        /// (server-template names its servers prefix1..prefixN). Grouped by prefix.
+        /// </summary>
+        internal static ILookup<string, LbPoolMember> TemplateGroups(IReadOnlyList<LbPoolMember> members) =>
+            members.Select(m => (Member: m, Match: SlotName.Match(m.Name)))
+                   .Where(x => x.Match.Success)
+                   .GroupBy(x => x.Match.Groups["prefix"].Value, StringComparer.Ordinal)
+                   .Where(g => g.Count() >= 2)
+                   .SelectMany(g => g.Select(x => (Prefix: g.Key, x.Member)))
+                   .ToLookup(x => x.Prefix, x => x.Member, StringComparer.Ordinal);
+
+        /// <summary>Template slots in maintenance: free to fill, lowest number first.</summary>
+        internal static List<LbPoolMember> FreeSlots(IReadOnlyList<LbPoolMember> members) =>
+            TemplateGroups(members).SelectMany(g => g).Where(m => m.State == LbMemberState.Disabled)
+                .OrderBy(m => m.Name.Length).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
+
+        /// <summary>
+        /// Fills a free server-template slot (management guide: "set server &lt;b&gt;/&lt;s&gt; addr &lt;ip&gt; port &lt;port&gt;",
+        /// then "set server ... state ready"); the member keeps the slot's name.
+        /// </summary>
+        public async Task<LbPoolMember> FillSlotAsync(string pool, LbMemberSpec spec, ILbLog log, CancellationToken cancellationToken)
+        {
+            var members = await GetMembersAsync(pool, log, cancellationToken).ConfigureAwait(false);
+            var free = FreeSlots(members);
+            var slot = spec.Name != null ? free.FirstOrDefault(m => m.Name == spec.Name) : free.FirstOrDefault();
+            if (slot == null)
+            {
+                throw new LbException(LbErrorKind.Conflict, spec.Name != null
+                    ? $"'{spec.Name}' is not a free server-template slot of backend '{pool}' (a free slot is in maintenance)."
+                    : $"Backend '{pool}' has no free server-template slot (slots in maintenance): add slots to its server-template line, or remove a member to free one.")
+                    { ErrorId = ErrorIds.Conflict };
+            }
+            string target = pool + "/" + slot.Name;
+            await RunAsync($"set server {target} addr {spec.Address} port {spec.Port.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken, accept: "changed").ConfigureAwait(false);
+            if (spec.Weight.HasValue) await RunAsync($"set server {target} weight {spec.Weight.Value.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken).ConfigureAwait(false);
+            if (spec.State != LbMemberState.Disabled) await RunAsync($"set server {target} state ready", log, cancellationToken).ConfigureAwait(false);
+            log.Verbose($"Filled server-template slot {target} with {spec.Endpoint}.");
+            var filled = (await GetMembersAsync(pool, log, cancellationToken).ConfigureAwait(false)).FirstOrDefault(m => m.Name == slot.Name);
+            return filled ?? throw new LbException(LbErrorKind.Transient, $"HAProxy filled {target} but does not list it.") { Ambiguous = true };
+        }
+
+        /// <summary>Maintenance first (no new traffic), then the slot's placeholder address: a free slot's, as its template declared.</summary>
+        public async Task ReturnSlotAsync(LbPoolMember member, ILbLog log, CancellationToken cancellationToken)
+        {
+            string target = member.Pool + "/" + member.Name;
+            var members = await GetMembersAsync(member.Pool, log, cancellationToken).ConfigureAwait(false);
+            var group = TemplateGroups(members).FirstOrDefault(g => g.Any(m => m.Name == member.Name));
+            if (group == null)
+            {
+                throw new LbException(LbErrorKind.NotSupported, $"{member} is not a server-template slot: remove it without -UseTemplateSlot.") { ErrorId = ErrorIds.NotSupported };
+            }
+            await RunAsync($"set server {target} state maint", log, cancellationToken).ConfigureAwait(false);
+            var placeholder = group.FirstOrDefault(m => m.Name != member.Name && m.State == LbMemberState.Disabled);
+            if (placeholder != null)
+            {
+                await RunAsync($"set server {target} addr {placeholder.Address} port {placeholder.Port.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken, accept: "changed").ConfigureAwait(false);
+            }
+            log.Verbose($"Returned {member} to its server-template slot (maintenance{(placeholder != null ? ", address " + placeholder.Endpoint : "")}).");
+        }
+
         /// <summary>"add server" keywords for the options (management guide, "add server"): ssl with verify, and the check's addr and port.</summary>
         private static string AddKeywords(LbMemberOptions? o)
         {
@@ -281,10 +369,13 @@ namespace LoadBalancerTools.Providers.HAProxy
             (admin & MaintBits) != 0 ? LbMemberState.Disabled : (admin & DrainBits) != 0 ? LbMemberState.Draining : LbMemberState.Enabled;
 
         /// <summary>Runs a command whose success is an empty answer.</summary>
-        private async Task RunAsync(string command, ILbLog log, CancellationToken cancellationToken)
+        /// <param name="accept">Text of an answer that reports success (set server addr answers "IP changed from ... to ..."); else success is an empty answer.</param>
+        private async Task RunAsync(string command, ILbLog log, CancellationToken cancellationToken, string? accept = null)
         {
             string answer = await _api.SendAsync(command, RequestKind.IdempotentWrite, log, cancellationToken).ConfigureAwait(false);
-            if (answer.Trim().Length > 0) throw HaproxyErrors.Map(command, answer);
+            if (answer.Trim().Length == 0) return;
+            if (accept != null && answer.IndexOf(accept, StringComparison.OrdinalIgnoreCase) >= 0 && answer.IndexOf("error", StringComparison.OrdinalIgnoreCase) < 0) return;
+            throw HaproxyErrors.Map(command, answer);
         }
 
         private async Task TryDeleteAsync(string target, ILbLog log)
