@@ -28,6 +28,11 @@ namespace LoadBalancerTools.Tests.Contract
             // Disable is BIG-IP's drain (existing connections finish); there is no separate Draining read-back, so Drain is not declared.
             public LbCapabilities Capabilities =>
                 LbCapabilities.Disable | LbCapabilities.ForcedOffline | LbCapabilities.Weight | LbCapabilities.ActiveConnections | LbCapabilities.Transactions;
+            public (string Address, int Port)? AddReadOnlyMember()
+            {
+                _emulator.AddMember("web", "10.0.0.7", 80, nodeName: "_auto_10.0.0.7", ephemeral: true);
+                return ("10.0.0.7", 80);
+            }
             public ValueTask DisposeAsync() => _emulator.DisposeAsync();
         }
     }

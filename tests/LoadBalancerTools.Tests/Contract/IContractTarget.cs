@@ -16,5 +16,10 @@ namespace LoadBalancerTools.Tests.Contract
         IReadOnlyList<(string Address, int Port)> NewMembers { get; }
         /// <summary>What the provider should declare on its connection.</summary>
         LbCapabilities Capabilities { get; }
+        /// <summary>
+        /// Makes the load balancer hold a member its API lists but will not change (NGINX Plus: created by DNS
+        /// resolution; F5: ephemeral) and returns it; null where the vendor has no such members.
+        /// </summary>
+        (string Address, int Port)? AddReadOnlyMember() => null;
     }
 }

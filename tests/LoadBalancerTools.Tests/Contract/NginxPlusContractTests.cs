@@ -25,6 +25,11 @@ namespace LoadBalancerTools.Tests.Contract
             public IReadOnlyList<(string Address, int Port)> SeededMembers { get; } = new[] { ("10.0.0.1", 80), ("10.0.0.2", 8080) };
             public IReadOnlyList<(string Address, int Port)> NewMembers { get; } = new[] { ("10.0.0.9", 80), ("10.0.0.10", 80) };
             public LbCapabilities Capabilities => LbCapabilities.Disable | LbCapabilities.Drain | LbCapabilities.Weight | LbCapabilities.ActiveConnections;
+            public (string Address, int Port)? AddReadOnlyMember()
+            {
+                _emulator.AddResolvedServer("web", parentId: 0, host: "app.example", address: "10.0.0.7:80");
+                return ("10.0.0.7", 80);
+            }
             public ValueTask DisposeAsync() => _emulator.DisposeAsync();
         }
     }

@@ -175,5 +175,65 @@ namespace LoadBalancerTools.Tests.Contract
             Assert.Equal(System.Management.Automation.ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
             Assert.Contains("no-such-pool", error.Exception.Message + error.TargetObject);
         }
+
+        /// <summary>A sample value per member option, as Add-LbPoolMember takes it (TlsCaFile needs a file on the load balancer, so it is left to the HAProxy tests).</summary>
+        private static readonly (string Name, string Argument, Func<LbMemberOptions, object?> Read, object Expected)[] OptionSamples =
+        {
+            ("MaxConnections", "-MaxConnections 5", o => o.MaxConnections, 5),
+            ("SlowStartSec", "-SlowStartSec 10", o => o.SlowStartSec, 10),
+            ("MaxFails", "-MaxFails 2", o => o.MaxFails, 2),
+            ("FailTimeoutSec", "-FailTimeoutSec 20", o => o.FailTimeoutSec, 20),
+            ("Route", "-Route r1", o => o.Route, "r1"),
+            ("Backup", "-Backup", o => o.Backup, true),
+            ("PriorityGroup", "-PriorityGroup 2", o => o.PriorityGroup, 2),
+            ("ConnectionLimit", "-ConnectionLimit 50", o => o.ConnectionLimit, 50),
+            ("Monitor", "-Monitor /Common/http", o => o.Monitor, "/Common/http"),
+            ("Tls", "-Tls", o => o.Tls, true),
+            ("CheckAddress", "-CheckAddress 127.0.0.1", o => o.CheckAddress, "127.0.0.1"),
+            ("CheckPort", "-CheckPort 8081", o => o.CheckPort, 8081),
+        };
+
+        [Fact]
+        public void Member_options_are_applied_and_read_back_where_supported_and_refused_elsewhere()
+        {
+            string provider = (string)Ps.Run("(Get-LbConnection -Default).Provider").Output.Single().BaseObject;
+            var supported = Providers.ProviderRegistry.SupportedOptions(provider);
+            var (address, port) = New;
+
+            foreach (var sample in OptionSamples.Where(o => !supported.Contains(o.Name)))
+            {
+                var refused = Ps.Run($"Add-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} {sample.Argument}");
+                var e = Assert.Single(refused.Errors);
+                Assert.StartsWith("LbNotSupported,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+                Assert.Contains(sample.Name, e.Exception.Message);
+            }
+            Assert.False(Has(Members(), address, port), "a refused add changed the pool");
+
+            var given = OptionSamples.Where(o => supported.Contains(o.Name)).ToList();
+            if (given.Count == 0) return; // Caddy, NetScaler, ELBv2 have no member options: every one was refused above.
+            var add = Ps.Run($"Add-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} {string.Join(" ", given.Select(g => g.Argument))} -PassThru");
+            Assert.False(add.HadErrors, add.ToString());
+            var read = Members().Output.Select(o => (LbPoolMember)o.BaseObject).Single(m => m.Address == address && m.Port == port).Options!;
+            foreach (var g in given) Assert.True(Equals(g.Expected, g.Read(read)), $"{g.Name}: sent {g.Expected}, read back {g.Read(read) ?? "(nothing)"}");
+        }
+
+        [Fact]
+        public void Read_only_members_are_listed_as_such_and_never_changed()
+        {
+            var readOnly = Target.AddReadOnlyMember();
+            var members = Members().Output.Select(o => (LbPoolMember)o.BaseObject).ToList();
+            if (readOnly == null)
+            {
+                // Vendors without API-immutable members: every member can be changed.
+                Assert.All(members, m => Assert.False(m.ReadOnly, $"{m} reads read-only"));
+                return;
+            }
+            var (address, port) = readOnly.Value;
+            var member = members.Single(m => m.Address == address && m.Port == port);
+            Assert.True(member.ReadOnly);
+            var r = Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port} | Remove-LbPoolMember -Confirm:$false");
+            Assert.StartsWith("LbNotSupported,", Assert.Single(r.Errors).FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.True(Has(Members(), address, port));
+        }
     }
 }
