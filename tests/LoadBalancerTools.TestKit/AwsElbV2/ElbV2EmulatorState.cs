@@ -85,7 +85,7 @@ internal sealed partial class ElbV2EmulatorState
     public string AddTargetGroup(string name, int port, string protocol, string targetType, bool inUse, TimeSpan? deregistrationDelay)
     {
         if (!GroupName().IsMatch(name)) throw new ArgumentException($"'{name}' is not a valid target group name.", nameof(name));
-        if (targetType is not ("instance" or "ip")) throw new ArgumentException("The emulator models instance and ip target groups.", nameof(targetType));
+        if (targetType is not ("instance" or "ip" or "lambda")) throw new ArgumentException("The emulator models instance, ip and lambda target groups.", nameof(targetType));
         lock (_gate)
         {
             if (_groups.Any(g => g.Name == name)) throw new InvalidOperationException($"Target group '{name}' exists already.");
@@ -111,7 +111,8 @@ internal sealed partial class ElbV2EmulatorState
         lock (_gate)
         {
             var g = Find(group);
-            int p = port ?? g.Port;
+            // A Lambda function target has no port (API reference, TargetDescription.Port).
+            int p = g.TargetType == "lambda" ? 0 : port ?? g.Port;
             if (g.Targets.Any(t => t.Id == id && t.Port == p)) throw new InvalidOperationException($"{id}:{p} is registered already.");
             var target = new Target { Id = id, Port = p, Zone = zone };
             SetHealth(target, state, reason, null);
@@ -405,9 +406,14 @@ internal sealed partial class ElbV2EmulatorState
         var targets = new List<(string, int, string?)>();
         for (int i = 1; p.TryGetValue($"Targets.member.{i.ToString(CultureInfo.InvariantCulture)}.Id", out var id); i++)
         {
-            int port = g.Port;
-            if (p.TryGetValue($"Targets.member.{i.ToString(CultureInfo.InvariantCulture)}.Port", out var text)
-                && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port < 1 || port > 65535))
+            int port = g.TargetType == "lambda" ? 0 : g.Port;
+            bool hasPort = p.TryGetValue($"Targets.member.{i.ToString(CultureInfo.InvariantCulture)}.Port", out var text);
+            if (hasPort && g.TargetType == "lambda")
+            {
+                // TargetDescription.Port: "Not used if the target is a Lambda function."
+                return (targets, Error(400, "ValidationError", "A port cannot be specified for a Lambda function target"));
+            }
+            if (hasPort && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port < 1 || port > 65535))
             {
                 return (targets, Error(400, "ValidationError", $"1 validation error detected: Value '{text}' at 'targets.{i}.member.port' failed to satisfy constraint: Member must have value between 1 and 65535"));
             }
@@ -440,7 +446,7 @@ internal sealed partial class ElbV2EmulatorState
         new XElement(Ns + "TargetGroupArn", g.Arn),
         new XElement(Ns + "TargetGroupName", g.Name),
         new XElement(Ns + "Protocol", g.Protocol),
-        new XElement(Ns + "Port", g.Port),
+        g.TargetType == "lambda" ? null : new XElement(Ns + "Port", g.Port),
         new XElement(Ns + "VpcId", g.VpcId),
         new XElement(Ns + "HealthCheckProtocol", g.Protocol),
         new XElement(Ns + "HealthCheckPort", "traffic-port"),
@@ -459,7 +465,8 @@ internal sealed partial class ElbV2EmulatorState
 
     private static XElement RenderHealth(Group g, Target t)
     {
-        var target = new XElement(Ns + "Target", new XElement(Ns + "Id", t.Id), new XElement(Ns + "Port", t.Port));
+        var target = new XElement(Ns + "Target", new XElement(Ns + "Id", t.Id));
+        if (t.Port > 0) target.Add(new XElement(Ns + "Port", t.Port));
         if (t.Zone != null) target.Add(new XElement(Ns + "AvailabilityZone", t.Zone));
         var health = new XElement(Ns + "TargetHealth", new XElement(Ns + "State", t.State));
         if (t.Reason != null) health.Add(new XElement(Ns + "Reason", t.Reason));

@@ -99,5 +99,24 @@ namespace LoadBalancerTools.Tests.VendorFidelity
             Assert.Equal(2, r.Verbose.Count(v => v.Contains("not running yet")));
             Assert.Single(_aws.GetTargets("web"), t => t.Id == "i-0aaaaaaaaaaaaaaa9");
         }
+
+        [Fact]
+        public void A_Lambda_target_has_no_port_and_is_deregistered_without_one()
+        {
+            const string function = "arn:aws:lambda:us-east-1:123456789012:function:resize";
+            _aws.AddTargetGroup("fn", targetType: "lambda");
+            _aws.AddTarget("fn", function);
+            Connect();
+
+            var list = _ps.Run("Get-LbPoolMember -Pool fn");
+            Assert.False(list.HadErrors, list.ToString());
+            Assert.Equal(0, list.Prop<int>(0, "Port"));
+
+            var r = _ps.Run("Get-LbPoolMember -Pool fn | Remove-LbPoolMember -Confirm:$false");
+
+            Assert.False(r.HadErrors, r.ToString());
+            // Deregistered (ELBv2 drains it for the group's delay): the call without a Port was taken.
+            Assert.Equal("draining", Assert.Single(_aws.GetTargets("fn")).State);
+        }
     }
 }
