@@ -95,12 +95,14 @@ namespace LoadBalancerTools.Services
         {
             using (var handle = await MemberLock.AcquireAsync(connection, pool, spec.Address, spec.Port, ct).ConfigureAwait(false))
             {
-                var existing = Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+                var members = await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false);
+                var existing = Existing(connection, members, spec);
                 if (existing != null)
                 {
                     log.Verbose($"{existing} is already a member of {pool}; nothing to add.");
                     return (existing, ChangeOutcome.Unchanged);
                 }
+                WarnSharedEndpoint(members, spec, log);
                 var result = await AddLockedAsync(connection, pool, spec, log, ct).ConfigureAwait(false);
                 handle.MarkChanged();
                 return result;
@@ -135,8 +137,24 @@ namespace LoadBalancerTools.Services
         }
 
         /// <summary>The member the spec asks for, if the pool holds it (duplicates allowed: any copy counts).</summary>
-        public async Task<LbPoolMember?> FindExistingAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct) =>
-            Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+        public async Task<LbPoolMember?> FindExistingAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
+        {
+            var members = await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false);
+            var existing = Existing(connection, members, spec);
+            if (existing == null) WarnSharedEndpoint(members, spec, log);
+            return existing;
+        }
+
+        /// <summary>A named add at an address and port another member has makes a second server there: said, since both take traffic.</summary>
+        private static void WarnSharedEndpoint(IReadOnlyList<LbPoolMember> members, LbMemberSpec spec, ILbLog log)
+        {
+            if (spec.Name == null || spec.UseTemplateSlot) return;
+            var other = members.FirstOrDefault(m => m.Matches(spec.Address, spec.Port));
+            if (other != null)
+            {
+                log.Warning($"{other} already serves {spec.Endpoint}; adding '{spec.Name}' makes a second server at that address and port, and both take traffic. Use Set-LbPoolMember on '{other.Name}' instead if that is the member you mean.");
+            }
+        }
 
         private async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddLockedAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
         {

@@ -134,7 +134,8 @@ namespace LoadBalancerTools.Tests.HAProxy
                 Assert.False(file.HadErrors, file.ToString());
                 string cfg = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind 127.0.0.1:1\n    default_backend tpl\nbackend tpl\n    balance roundrobin\n"
                              + string.Concat(System.IO.File.ReadAllLines($"{dir}/tpl.cfg").Select(l => "    " + l + "\n"));
-                Assert.Contains("server added1 127.0.0.1:", cfg);
+                // Added by the module with health checks: the line keeps them.
+                Assert.Contains($"server added1 127.0.0.1:{_backend.Port} check", cfg);
                 System.IO.File.WriteAllText($"{dir}/check.cfg", cfg);
                 using var check = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("haproxy", $"-c -f {dir}/check.cfg") { RedirectStandardOutput = true, RedirectStandardError = true })!;
                 string output = check.StandardOutput.ReadToEnd() + check.StandardError.ReadToEnd();
@@ -156,6 +157,10 @@ namespace LoadBalancerTools.Tests.HAProxy
             var x9 = Members("twins").Single(m => m.Name == "x9");
             Assert.Equal(_backend.Port, x9.Options!.CheckPort);
             Assert.False(x9.Options.Tls);
+            // A second server at an address another member has: allowed on HAProxy, and said.
+            Assert.Contains(r.Warnings, w => w.Contains("makes a second server at that address"));
+            var lines = _ps.Run("Export-LbHaproxyServerLine -Pool twins").Output.Select(o => (string)o.BaseObject).ToList();
+            Assert.Contains($"server x9 127.0.0.1:{_backend.Port} check port {_backend.Port}", lines);
         }
 
         [Fact]

@@ -11,10 +11,10 @@ namespace LoadBalancerTools.Providers.HAProxy
     /// </summary>
     public static class HaproxyServerLines
     {
-        /// <summary>Whether the server has health checks: srv_check_state bit 0x01 (CHK_ST_CONFIGURED, include/haproxy/check-t.h).</summary>
+        /// <summary>Whether the server has health checks: srv_check_state bit 0x02 (CHK_ST_CONFIGURED; 0x01 is "in progress", 0x04 "enabled"; include/haproxy/check-t.h).</summary>
         private static bool HasCheck(LbPoolMember m) =>
             m.Raw is Dictionary<string, object?> raw && raw.TryGetValue("state", out var state) && state is Dictionary<string, string> row
-            && int.TryParse(row.Get("srv_check_state"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int check) && (check & 0x01) != 0;
+            && int.TryParse(row.Get("srv_check_state"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int check) && (check & 0x02) != 0;
 
         public static IEnumerable<string> For(IReadOnlyList<LbPoolMember> members)
         {
@@ -25,8 +25,21 @@ namespace LoadBalancerTools.Providers.HAProxy
                 int? weight = m.State == LbMemberState.Draining ? 0 : m.Weight;
                 if (weight.HasValue && weight != 1) line += " weight " + weight.Value.ToString(CultureInfo.InvariantCulture);
                 if (m.State == LbMemberState.Disabled || m.State == LbMemberState.ForcedOffline) line += " disabled";
-                if (HasCheck(m)) line += " check";
-                if (m.State == LbMemberState.Draining) line += "  # was draining";
+                // The Runtime API says whether a server uses TLS, not how it verifies: "ssl" alone, with a note.
+                var notes = new List<string>();
+                if (m.Options?.Tls == true)
+                {
+                    line += " ssl";
+                    notes.Add("add verify/ca-file as your configuration has them");
+                }
+                if (HasCheck(m))
+                {
+                    line += " check";
+                    if (m.Options?.CheckAddress != null) line += " addr " + m.Options.CheckAddress;
+                    if (m.Options?.CheckPort != null) line += " port " + m.Options.CheckPort.Value.ToString(CultureInfo.InvariantCulture);
+                }
+                if (m.State == LbMemberState.Draining) notes.Add("was draining");
+                if (notes.Count > 0) line += "  # " + string.Join("; ", notes);
                 yield return line;
             }
         }
