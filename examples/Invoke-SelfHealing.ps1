@@ -202,8 +202,10 @@ $StatePath = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($St
 $JournalPath = if ($JournalPath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($JournalPath) } else { [IO.Path]::Combine($StateDirectory, "$label.journal.jsonl") }
 [void] [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($StatePath))
 
-# --- one run at a time: cron starts the next run even when this one is slow ---
-$lockPath = "$StatePath.lock"
+# --- one run at a time: cron starts the next run even when this one is slow. Invoke-LbHealthRemediation
+# locks the state file itself (and stops with LbStateLocked after -LockTimeoutSec); this runbook-level lock
+# lets an overlapping scheduled run skip at once instead. ---
+$lockPath = "$StatePath.run.lock"
 try {
     $lock = [IO.File]::Open($lockPath, [IO.FileMode]::OpenOrCreate, [IO.FileAccess]::ReadWrite, [IO.FileShare]::None)
 }

@@ -18,7 +18,11 @@ namespace LoadBalancerTools.Alerts
             string full = Path.GetFullPath(path);
             string? dir = Path.GetDirectoryName(full);
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            // Never through a link (it would append to another file); a new journal is owner-only.
+            Services.Remediation.StateFileLock.RefuseLink(full);
+            bool created = !File.Exists(full);
             File.AppendAllText(full, text.ToString());
+            if (created) Services.Remediation.StateFileSecurity.OwnerOnly(full);
         }
 
         internal static Dictionary<string, object?> ToJsonObject(LbRemediationEvent e) => new Dictionary<string, object?>

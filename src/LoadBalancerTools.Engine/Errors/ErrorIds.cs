@@ -30,6 +30,8 @@ namespace LoadBalancerTools.Errors
         public const string AlreadyExists = "LbAlreadyExists";
         public const string InvalidName = "LbInvalidName";
         public const string StateFileInvalid = "LbStateFileInvalid";
+        /// <summary>Another run holds the state file's lock past -LockTimeoutSec.</summary>
+        public const string StateLocked = "LbStateLocked";
         public const string RemediationFailed = "LbRemediationFailed";
         public const string ProbeFailed = "LbProbeFailed";
         public const string SyncInvalidMember = "LbSyncInvalidMember";

@@ -62,6 +62,11 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public string? StatePath { get; set; }
 
+        /// <summary>How long to wait for another run that holds the state file before stopping with LbStateLocked.</summary>
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public int LockTimeoutSec { get; set; } = 5;
+
         /// <summary>A JSON-lines file that gets one line per decision.</summary>
         [Parameter]
         public string? JournalPath { get; set; }
@@ -97,17 +102,33 @@ namespace LoadBalancerTools.Commands
             string? statePath = StatePath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StatePath);
             string? journalPath = JournalPath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
             RemediationState state;
+            StateFileLock? held = null;
             try
             {
+                // One run per state file: the lock is held for the whole run, so overlapping runs never both decide.
+                if (statePath != null && !DryRun) held = StateFileLock.Acquire(statePath, TimeSpan.FromSeconds(LockTimeoutSec));
                 state = RemediationState.Load(statePath, Pool, connection.Endpoint.ToString());
             }
             catch (LbException ex)
             {
+                held?.Dispose();
                 ThrowLbError(ex, StatePath);
                 return;
             }
 
+            using var stateLock = held;
             var runner = RemediationRunner.OnSystemClock(Pools);
+            if (!DryRun && statePath != null)
+            {
+                runner.Persist = s =>
+                {
+                    try { s.Save(statePath); }
+                    catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException || ex is LbException)
+                    {
+                        Log.Warning($"Could not write the state file: {ex.Message}");
+                    }
+                };
+            }
             var deadline = DurationSec.HasValue ? DateTimeOffset.UtcNow.AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
             string source = connection.Endpoint.GetLeftPart(UriPartial.Authority);
             WriteVerbose($"Remediating pool '{Pool}' on {connection}: eject ({Action}) after {FailureThreshold} failed rounds, restore after {RecoveryThreshold} good ones, at most {MaxEjectPercent}% ejected, at least {MinHealthyMembers} in rotation.");
@@ -179,7 +200,7 @@ namespace LoadBalancerTools.Commands
             {
                 Journal.Append(journalPath, events);
             }
-            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException || ex is LbException)
             {
                 // The decisions were made and are on the pipeline; a full disk must not stop the healing.
                 WriteWarning($"Could not write the journal: {ex.Message}");
@@ -194,7 +215,7 @@ namespace LoadBalancerTools.Commands
             {
                 state.Save(statePath);
             }
-            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException || ex is LbException)
             {
                 if (!Stopping) WriteWarning($"Could not write the state file: {ex.Message}");
             }

@@ -345,7 +345,7 @@ namespace LoadBalancerTools.Tests.Examples
 
             string state = Directory.GetFiles(_dir, "web.*.state.json").Single();
             int reads = _nginx.CountRequests("GET", "/upstreams");
-            using (new FileStream(state + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            using (new FileStream(state + ".run.lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
             {
                 var (skipped, skippedExit) = RunScript(Heal());
                 Assert.Equal(0, skippedExit);

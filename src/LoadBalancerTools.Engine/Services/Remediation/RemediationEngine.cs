@@ -58,6 +58,7 @@ namespace LoadBalancerTools.Services.Remediation
                 if (!inPool.ContainsKey(Keys.Of(m))) inPool[Keys.Of(m)] = m;
             }
             var probeOf = probes.GroupBy(p => Keys.Of(p.Address, p.Port)).ToDictionary(g => g.Key, g => g.First());
+            ReconcileIntents(state, inPool, result, now);
             Reconcile(state, inPool, policy);
 
             // Who is in rotation: members that take traffic, not ours nor an operator's disabled ones.
@@ -179,6 +180,41 @@ namespace LoadBalancerTools.Services.Remediation
                 rec.EjectedAt = null;
                 rec.ConsecutiveFailures = 0;
                 rec.SkipAlerted = false;
+            }
+        }
+
+        /// <summary>
+        /// Ejections that were in flight when a run stopped (written ahead, never confirmed): the pool says whether
+        /// they happened. Done → kept as ejected, to be restored later; not done → forgotten. Either way the
+        /// journal says so.
+        /// </summary>
+        private static void ReconcileIntents(RemediationState state, Dictionary<string, LbPoolMember> inPool, RoundDecisions result, DateTimeOffset now)
+        {
+            foreach (var rec in state.Members.Values.Where(r => r.PendingEject != null).ToList())
+            {
+                inPool.TryGetValue(rec.Key, out var m);
+                if (m == null && rec.MemberId != null)
+                {
+                    m = inPool.Values.FirstOrDefault(x => x.Matches(rec.Address, rec.Port));
+                }
+                string action = rec.PendingEject!;
+                bool happened = action == nameof(RemediationAction.Remove)
+                    ? m == null || m.State == LbMemberState.Draining
+                    : m != null && m.State != LbMemberState.Enabled;
+                rec.PendingEject = null;
+                rec.PendingAt = null;
+                string reason;
+                if (happened)
+                {
+                    rec.EjectedWith = action;
+                    rec.EjectedAt ??= now;
+                    reason = $"An ejection ({action}) was under way when an earlier run stopped; the load balancer shows it happened, so the member is kept as ejected and will be restored when it recovers.";
+                }
+                else
+                {
+                    reason = $"An ejection ({action}) was under way when an earlier run stopped; the load balancer shows it never happened, so it is forgotten.";
+                }
+                result.Events.Add(Event(now, state, LbRemediationEventType.Detected, rec, reason));
             }
         }
 

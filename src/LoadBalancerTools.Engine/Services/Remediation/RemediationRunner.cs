@@ -23,6 +23,9 @@ namespace LoadBalancerTools.Services.Remediation
             new RemediationRunner(pools, new ProbeService(TimeProvider.System),
                 new AlertService(new Http.TransportOptions { TotalTimeout = TimeSpan.FromSeconds(30), MaxRetries = 3 }, TimeProvider.System), TimeProvider.System);
 
+        /// <summary>Saves the state (the cmdlet's state file): called before and after each ejection, for the write-ahead record.</summary>
+        public Action<RemediationState>? Persist { get; set; }
+
         public RemediationRunner(PoolService pools, ProbeService probes, AlertService alerts, TimeProvider time)
         {
             _pools = pools;
@@ -91,6 +94,14 @@ namespace LoadBalancerTools.Services.Remediation
                 return ev;
             }
             var rec = decision.Record;
+            if (eject)
+            {
+                // Write-ahead: the intent is on disk before the call, so a kill at any point leaves a record.
+                rec.PendingEject = policy.Action.ToString();
+                rec.PendingAt = _time.GetUtcNow();
+                rec.Weight = decision.Member?.Weight;
+                Persist?.Invoke(state);
+            }
             try
             {
                 if (eject)
@@ -122,6 +133,9 @@ namespace LoadBalancerTools.Services.Remediation
                 }
                 RemediationEngine.Applied(decision, eject ? policy.Action : RemediationAction.Disable, _time.GetUtcNow());
                 ev.Applied = true;
+                rec.PendingEject = null;
+                rec.PendingAt = null;
+                Persist?.Invoke(state);
             }
             catch (LbException ex)
             {
@@ -131,6 +145,9 @@ namespace LoadBalancerTools.Services.Remediation
                 // It may have been applied: remember it as done, so the member is never left out unrecorded;
                 // the next round's reconcile forgets it if the load balancer shows it never happened.
                 if (ex.MayHaveBeenApplied) RemediationEngine.Applied(decision, eject ? policy.Action : RemediationAction.Disable, _time.GetUtcNow());
+                rec.PendingEject = null;
+                rec.PendingAt = null;
+                Persist?.Invoke(state);
             }
             return ev;
         }

@@ -27,6 +27,12 @@ namespace LoadBalancerTools.Services.Remediation
         /// <summary>True after a Skipped alert for this member was sent, so a cap does not alert every round.</summary>
         public bool SkipAlerted { get; set; }
         public string? LastError { get; set; }
+        /// <summary>
+        /// Write-ahead: the ejection about to be sent (Disable, Drain or Remove), stored before the API call and
+        /// cleared after it, so a run killed in between leaves a record the next round reconciles with the pool.
+        /// </summary>
+        public string? PendingEject { get; set; }
+        public DateTimeOffset? PendingAt { get; set; }
 
         [JsonIgnore]
         public bool Ejected => EjectedWith != null;
@@ -94,10 +100,18 @@ namespace LoadBalancerTools.Services.Remediation
 
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 
-        /// <summary>Reads the state file; a missing file is a fresh start, a state for another pool or endpoint is refused.</summary>
+        /// <summary>The schema this code writes and reads; a file with another version is refused, never guessed at.</summary>
+        public const int CurrentVersion = 1;
+
+        /// <summary>
+        /// Reads the state file; a missing file is a fresh start. Everything in it is checked like user input
+        /// (schema version, pool and endpoint, each record's address, port, weight and action); anything
+        /// invalid is LbStateFileInvalid naming the record, and the file is left as it is.
+        /// </summary>
         public static RemediationState Load(string? path, string pool, string endpoint)
         {
             if (path == null || !File.Exists(path)) return new RemediationState { Pool = pool, Endpoint = endpoint };
+            StateFileLock.RefuseLink(path);
             RemediationState? state;
             try
             {
@@ -105,28 +119,74 @@ namespace LoadBalancerTools.Services.Remediation
             }
             catch (JsonException ex)
             {
-                throw new LbException(LbErrorKind.InvalidInput, $"The state file '{path}' is not valid remediation state ({ex.Message}); move it aside to start fresh.") { ErrorId = ErrorIds.StateFileInvalid };
+                throw Invalid(path, $"is not valid remediation state ({ex.Message})");
             }
-            if (state == null) return new RemediationState { Pool = pool, Endpoint = endpoint };
+            if (state == null) throw Invalid(path, "holds no state (null)");
+            if (state.Version != CurrentVersion) throw Invalid(path, $"has schema version {state.Version}; this version of the module reads version {CurrentVersion}");
             if (!string.Equals(state.Pool, pool, StringComparison.Ordinal) || !string.Equals(state.Endpoint, endpoint, StringComparison.OrdinalIgnoreCase))
             {
                 throw new LbException(LbErrorKind.InvalidInput,
                     $"The state file '{path}' belongs to pool '{state.Pool}' at {state.Endpoint}, not '{pool}' at {endpoint}; use one state file per pool.") { ErrorId = ErrorIds.StateFileInvalid };
             }
+            if (state.Members == null) throw Invalid(path, "has no Members object");
+            foreach (var entry in state.Members)
+            {
+                var rec = entry.Value ?? throw Invalid(path, $"has an empty record '{entry.Key}'");
+                string problem = Validate(rec);
+                if (problem.Length > 0) throw Invalid(path, $"has an invalid record '{entry.Key}': {problem}");
+                if (!string.Equals(entry.Key, rec.Key, StringComparison.Ordinal)) throw Invalid(path, $"has a record filed as '{entry.Key}' that describes '{rec.Key}'");
+            }
             return state;
         }
 
-        /// <summary>Writes atomically (temp file, then rename), so a crash mid-write never leaves half a state.</summary>
+        private static readonly string[] Actions = { nameof(RemediationAction.Disable), nameof(RemediationAction.Drain), nameof(RemediationAction.Remove) };
+
+        /// <summary>What is wrong with a record read from a file, or "" when it may be used (restores act on it).</summary>
+        private static string Validate(MemberRecord rec)
+        {
+            try { Util.MemberAddress.Normalize(rec.Address); }
+            catch (LbException) { return $"address '{rec.Address}' is not an address"; }
+            if (rec.Port < 0 || rec.Port > 65535) return $"port {rec.Port} is out of range";
+            if (rec.Weight is int w && (w < 0 || w > 65535)) return $"weight {w} is out of range";
+            if (rec.EjectedWith != null && Array.IndexOf(Actions, rec.EjectedWith) < 0) return $"action '{rec.EjectedWith}' is not Disable, Drain or Remove";
+            if (rec.PendingEject != null && Array.IndexOf(Actions, rec.PendingEject) < 0) return $"pending action '{rec.PendingEject}' is not Disable, Drain or Remove";
+            if (rec.Name.Any(char.IsControl) || (rec.MemberId ?? "").Any(char.IsControl)) return "a name holds a control character";
+            if (rec.ConsecutiveFailures < 0 || rec.ConsecutiveSuccesses < 0) return "a count is negative";
+            return "";
+        }
+
+        private static LbException Invalid(string path, string problem) =>
+            new LbException(LbErrorKind.InvalidInput, $"The state file '{path}' {problem}. It was left as it is; fix it, or move it aside to start fresh.") { ErrorId = ErrorIds.StateFileInvalid };
+
+        /// <summary>
+        /// Writes atomically: a temporary file created new and exclusively in the same folder (never an existing
+        /// file or link), owner-only, then renamed over the state. A crash mid-write never leaves half a state,
+        /// and two writers never share a temporary file.
+        /// </summary>
         public void Save(string? path)
         {
             if (path == null) return;
             string full = Path.GetFullPath(path);
             string? dir = Path.GetDirectoryName(full);
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-            string temp = full + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
-            if (File.Exists(full)) File.Replace(temp, full, null);
-            else File.Move(temp, full);
+            StateFileLock.RefuseLink(full);
+            string temp = Path.Combine(dir ?? ".", "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+            try
+            {
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    StateFileSecurity.OwnerOnly(temp);
+                    var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this, Json));
+                    stream.Write(bytes, 0, bytes.Length);
+                    stream.Flush(true);
+                }
+                if (File.Exists(full)) File.Replace(temp, full, null);
+                else File.Move(temp, full);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
         }
     }
 }
