@@ -7,7 +7,7 @@
 
       1. Checks that at least -MinInRotation other members are enabled and not unhealthy, so taking
          this one out cannot leave the pool without capacity.
-      2. Drains it with Set-LbPoolMember -State Drain (Disabled on providers that drain by disabling,
+      2. Drains it with Set-LbPoolMember -State Draining (Disabled on providers that drain by disabling,
          such as F5 BIG-IP).
       3. Waits until its ActiveConnections reach 0 (providers without connection counts: until it stops
          reading Draining), polling every -PollIntervalSec for at most -DrainTimeoutSec. When the time

@@ -86,13 +86,17 @@ namespace LoadBalancerTools.Commands
         };
 
 
-        /// <summary>The states a user sets; "Drain" reads better as a verb than the resulting state Draining.</summary>
+        /// <summary>
+        /// The states a user sets: the member states, with "Drain" kept beside "Draining" so that scripts written
+        /// with either word work (objects and Add-LbPoolMember say Draining).
+        /// </summary>
         public enum SetState
         {
             Enabled,
             Disabled,
-            Drain,
+            Draining,
             ForcedOffline,
+            Drain,
         }
 
         protected override void ProcessRecord()
@@ -149,6 +153,7 @@ namespace LoadBalancerTools.Commands
             SetState.Enabled => LbMemberState.Enabled,
             SetState.Disabled => LbMemberState.Disabled,
             SetState.Drain => LbMemberState.Draining,
+            SetState.Draining => LbMemberState.Draining,
             SetState.ForcedOffline => LbMemberState.ForcedOffline,
             _ => null,
         };

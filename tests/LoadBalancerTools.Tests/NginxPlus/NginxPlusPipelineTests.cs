@@ -152,5 +152,16 @@ namespace LoadBalancerTools.Tests.NginxPlus
             Assert.StartsWith("LbNoConnection,", e.FullyQualifiedErrorId);
             Assert.Empty(Ps.Run("Get-LbConnection").Output);
         }
+
+        [Fact]
+        public void Set_takes_Draining_as_the_objects_say_it_and_Drain_as_older_scripts_do()
+        {
+            var draining = Ps.Run("Set-LbPoolMember -Pool web -Address 10.0.0.1 -Port 80 -State Draining -PassThru");
+            var drain = Ps.Run("Set-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Drain -PassThru");
+
+            Assert.False(draining.HadErrors, draining.ToString());
+            Assert.False(drain.HadErrors, drain.ToString());
+            Assert.All(Nginx.GetServers("web"), s => Assert.True(s.Drain));
+        }
     }
 }
