@@ -58,9 +58,19 @@ namespace LoadBalancerTools.Model
             MemberId.Length > 0 && other.MemberId.Length > 0 ? HasId(other.MemberId) : Matches(other.Address, other.Port);
 
         /// <summary>Name and address, for messages: "web/spare3 (10.0.0.9:80)", or "web/10.0.0.9:80" where the name is the address.</summary>
-        public string Display => Name.Length == 0 || string.Equals(Name, Endpoint, StringComparison.OrdinalIgnoreCase) || string.Equals(Name, Address, StringComparison.OrdinalIgnoreCase)
-            ? $"{Pool}/{Endpoint}"
-            : $"{Pool}/{Name} ({Endpoint})";
+        public string Display => $"{Pool}/{Label(Name, Address, Port, quote: false)}";
+
+        /// <summary>
+        /// A member in words: "'spare3' (10.0.0.9:80)" where it has a name of its own, else "10.0.0.9:80" (names
+        /// that only repeat the address add nothing). One wording for messages, -WhatIf and errors.
+        /// </summary>
+        public static string Label(string? name, string address, int port, bool quote = true)
+        {
+            string endpoint = FormatEndpoint(address, port);
+            bool named = !string.IsNullOrEmpty(name) && !string.Equals(name, endpoint, StringComparison.OrdinalIgnoreCase)
+                         && !string.Equals(name, address, StringComparison.OrdinalIgnoreCase);
+            return named ? (quote ? $"'{name}' ({endpoint})" : $"{name} ({endpoint})") : endpoint;
+        }
 
         public override string ToString() => Display;
     }

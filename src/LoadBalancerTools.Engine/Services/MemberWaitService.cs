@@ -42,9 +42,7 @@ namespace LoadBalancerTools.Services
         /// <summary>What the caller gave (a piped member, say), for error records.</summary>
         public object? Source { get; }
         public string Description => Address.Length == 0 ? $"member '{Name}' of pool '{Pool}'"
-            : Name != null && Name.Length > 0 && !string.Equals(Name, LbPoolMember.FormatEndpoint(Address, Port), StringComparison.OrdinalIgnoreCase)
-            ? $"member '{Name}' ({LbPoolMember.FormatEndpoint(Address, Port)}) of pool '{Pool}'"
-            : $"member {LbPoolMember.FormatEndpoint(Address, Port)} of pool '{Pool}'";
+            : $"member {LbPoolMember.Label(Name, Address, Port)} of pool '{Pool}'";
 
         /// <summary>A target for a member just read: by its identity.</summary>
         public static WaitTarget Of(LbPoolMember member, object? source = null) =>

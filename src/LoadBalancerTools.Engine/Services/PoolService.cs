@@ -56,10 +56,6 @@ namespace LoadBalancerTools.Services
             return pools;
         }
 
-        /// <summary>The one member at this address and port; null when there is none, LbAmbiguousMember when there are several.</summary>
-        public async Task<LbPoolMember?> FindMemberAsync(LbConnection connection, string pool, string address, int port, ILbLog log, CancellationToken ct) =>
-            (await ResolveAsync(connection, pool, new LbMemberSelector { Address = address, Port = port }, log, ct).ConfigureAwait(false)).Member;
-
         /// <summary>
         /// The member a selector names: by the vendor's identity when it has one (a piped member object),
         /// else by name and/or address and port. More than one match is refused with LbAmbiguousMember,
@@ -297,54 +293,52 @@ namespace LoadBalancerTools.Services
         private async Task<ChangeOutcome> RemoveLockedAsync(LbConnection connection, LbPoolMember member, bool drain, TimeSpan drainTimeout, ILbLog log, CancellationToken ct)
         {
             RequireWritable(member);
+            if (drain)
             {
-                if (drain)
+                var drained = await Drainer.DrainOneAsync(connection, member, drainTimeout, log, ct).ConfigureAwait(false);
+                if (drained == null) return ChangeOutcome.Changed;
+                member = drained;
+            }
+            const int attempts = 3;
+            for (int attempt = 1; ; attempt++)
+            {
+                try
                 {
-                    var drained = await Drainer.DrainOneAsync(connection, member, drainTimeout, log, ct).ConfigureAwait(false);
-                    if (drained == null) return ChangeOutcome.Changed;
-                    member = drained;
+                    await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                    return ChangeOutcome.Changed;
                 }
-                const int attempts = 3;
-                for (int attempt = 1; ; attempt++)
+                catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
                 {
+                    if (attempt > 1) return ChangeOutcome.Changed; // our earlier, unanswered delete took it
+                    log.Verbose($"{member} disappeared before the remove; nothing to remove.");
+                    return ChangeOutcome.Unchanged;
+                }
+                catch (LbException ex) when (ex.MayHaveBeenApplied)
+                {
+                    // A delete is checked, not repeated blind: gone means applied.
+                    log.Verbose($"The remove of {member} may or may not have been applied ({ex.Message}); reading the pool before deciding.");
+                    LbPoolMember? after;
                     try
                     {
-                        await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                        var members = await GetMembersAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
+                        after = members.FirstOrDefault(m => m.IsSameMember(member));
+                    }
+                    catch (LbException readFailure)
+                    {
+                        throw OutcomeUnknown($"the remove of member {member}", ex, readFailure);
+                    }
+                    if (after == null)
+                    {
+                        log.Verbose($"{member} is gone: the remove was applied.");
                         return ChangeOutcome.Changed;
                     }
-                    catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
+                    if (attempt >= attempts)
                     {
-                        if (attempt > 1) return ChangeOutcome.Changed; // our earlier, unanswered delete took it
-                        log.Verbose($"{member} disappeared before the remove; nothing to remove.");
-                        return ChangeOutcome.Unchanged;
+                        throw new LbException(ex.Kind, $"{member} is still in the pool after {attempts} remove attempts; the last failure: {ex.Message}",
+                            ex.VendorCode, ex.StatusCode, ex) { ErrorId = ex.ErrorId };
                     }
-                    catch (LbException ex) when (ex.MayHaveBeenApplied)
-                    {
-                        // A delete is checked, not repeated blind: gone means applied.
-                        log.Verbose($"The remove of {member} may or may not have been applied ({ex.Message}); reading the pool before deciding.");
-                        LbPoolMember? after;
-                        try
-                        {
-                            var members = await GetMembersAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
-                            after = members.FirstOrDefault(m => m.IsSameMember(member));
-                        }
-                        catch (LbException readFailure)
-                        {
-                            throw OutcomeUnknown($"the remove of member {member}", ex, readFailure);
-                        }
-                        if (after == null)
-                        {
-                            log.Verbose($"{member} is gone: the remove was applied.");
-                            return ChangeOutcome.Changed;
-                        }
-                        if (attempt >= attempts)
-                        {
-                            throw new LbException(ex.Kind, $"{member} is still in the pool after {attempts} remove attempts; the last failure: {ex.Message}",
-                                ex.VendorCode, ex.StatusCode, ex) { ErrorId = ex.ErrorId };
-                        }
-                        log.Verbose($"{member} is still in the pool: sending the remove again (attempt {attempt + 1} of {attempts}).");
-                        member = after;
-                    }
+                    log.Verbose($"{member} is still in the pool: sending the remove again (attempt {attempt + 1} of {attempts}).");
+                    member = after;
                 }
             }
         }

@@ -50,12 +50,8 @@ namespace LoadBalancerTools.Commands
         }
 
         /// <summary>The member by name and address, for -WhatIf and messages.</summary>
-        protected static string Describe(LbConnection connection, LbPoolMember member)
-        {
-            bool named = member.Name.Length > 0 && !string.Equals(member.Name, member.Endpoint, System.StringComparison.OrdinalIgnoreCase)
-                && !string.Equals(member.Name, member.Address, System.StringComparison.OrdinalIgnoreCase);
-            return $"member {(named ? $"'{member.Name}' ({member.Endpoint})" : member.Endpoint)} of pool '{member.Pool}' ({connection})";
-        }
+        protected static string Describe(LbConnection connection, LbPoolMember member) =>
+            $"member {LbPoolMember.Label(member.Name, member.Address, member.Port)} of pool '{member.Pool}' ({connection})";
 
         protected static string Describe(LbConnection connection, string pool, LbMemberSelector selector) =>
             $"{char.ToLowerInvariant(selector.ToString()[0])}{selector.ToString().Substring(1)} of pool '{pool}' ({connection})";

@@ -222,8 +222,7 @@ namespace LoadBalancerTools.Commands
         }
 
         /// <summary>Name and address where they differ ("spare3 (10.0.0.9:80)"), else the address.</summary>
-        private static string MemberText(LbChange c) =>
-            c.Name != null && c.Name.Length > 0 && !string.Equals(c.Name, c.Endpoint, StringComparison.OrdinalIgnoreCase) ? $"{c.Name} ({c.Endpoint})" : c.Endpoint;
+        private static string MemberText(LbChange c) => LbPoolMember.Label(c.Name, c.Address, c.Port, quote: false);
 
         /// <summary>Whether a removal must be confirmed on top of ShouldProcess: not with -Force, -Confirm (already asked) or -Confirm:$false.</summary>
         private bool RemovalNeedsConfirmation() =>
