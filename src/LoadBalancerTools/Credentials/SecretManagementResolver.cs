@@ -3,6 +3,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
+using System.Threading;
 using LoadBalancerTools.Errors;
 
 namespace LoadBalancerTools.Credentials
@@ -14,6 +15,12 @@ namespace LoadBalancerTools.Credentials
     internal static class SecretManagementResolver
     {
         private const string GetSecret = "Microsoft.PowerShell.SecretManagement\\Get-Secret";
+
+        // SecretManagement runs every vault call on one static runspace of its own, so two runspaces of a
+        // process (ForEach-Object -Parallel, thread jobs) calling Get-Secret at once make one of them fail
+        // ("a pipeline is already running"; PowerShell/SecretManagement issue 188). Lookups take turns.
+        private static readonly SemaphoreSlim OneLookupAtATime = new SemaphoreSlim(1, 1);
+        private static readonly TimeSpan LookupWait = TimeSpan.FromMinutes(2);
 
         // Module-qualified so a look-alike Get-Secret from another module is never used.
         private static readonly ScriptBlock Invoke = ScriptBlock.Create(
@@ -61,6 +68,12 @@ namespace LoadBalancerTools.Credentials
                     "or set LBTOOLS_USERNAME and LBTOOLS_PASSWORD in the environment or a .env file.") { ErrorId = ErrorIds.SecretManagementMissing };
             }
 
+            if (!OneLookupAtATime.Wait(LookupWait))
+            {
+                throw new LbException(LbErrorKind.Transient,
+                    $"The secret '{name}' was not read: another runspace of this process has been reading a secret for {LookupWait.TotalMinutes:0} minutes " +
+                    "(a vault waiting to be unlocked?). SecretManagement serves one lookup at a time; connect once and pass the connection to parallel work.") { ErrorId = ErrorIds.SecretNotFound };
+            }
             object? value;
             try
             {
@@ -69,12 +82,27 @@ namespace LoadBalancerTools.Credentials
             }
             catch (RuntimeException ex)
             {
-                // Get-Secret's own messages name the secret and vault, never the value.
-                throw new LbException(LbErrorKind.NotFound,
-                    $"Get-Secret could not return the secret '{name}'{(vault != null ? $" from vault '{vault}'" : "")}: {ex.Message}", inner: null) { ErrorId = ErrorIds.SecretNotFound };
+                throw NotReturned(name, vault, ex);
+            }
+            finally
+            {
+                OneLookupAtATime.Release();
             }
 
-            return value ?? throw new LbException(LbErrorKind.NotFound, $"Get-Secret returned nothing for the secret '{name}'.") { ErrorId = ErrorIds.SecretNotFound };
+            return value ?? throw new LbException(LbErrorKind.NotFound, $"The secret '{name}' was not found{InVault(vault)}.") { ErrorId = ErrorIds.SecretNotFound };
+        }
+
+        private static string InVault(string? vault) => vault != null ? $" in the vault '{vault}'" : " in any registered vault";
+
+        // Get-Secret's own error, without the "-ErrorAction Stop" wrapper's wording about preference variables;
+        // its messages name the secret and vault, never the value.
+        private static LbException NotReturned(string name, string? vault, RuntimeException ex)
+        {
+            Exception cause = ex is ActionPreferenceStopException stop && stop.ErrorRecord?.Exception != null ? stop.ErrorRecord.Exception : ex;
+            string message = cause is ItemNotFoundException
+                ? $"The secret '{name}' was not found{InVault(vault)}."
+                : $"Get-Secret could not return the secret '{name}'{(vault != null ? $" from the vault '{vault}'" : "")}: {cause.Message}";
+            return new LbException(LbErrorKind.NotFound, message, inner: null) { ErrorId = ErrorIds.SecretNotFound };
         }
 
         private static NetworkCredential FromTable(string name, IDictionary table, string? userName)
@@ -88,7 +116,13 @@ namespace LoadBalancerTools.Credentials
                     || key.Equals("AccessKeyId", StringComparison.OrdinalIgnoreCase)) user = Unwrap(entry.Value);
                 else if (key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("SecretAccessKey", StringComparison.OrdinalIgnoreCase)) password = Unwrap(entry.Value);
             }
-            string resolvedUser = user as string ?? RequireUser(name, userName);
+            // A vault such as SecretStore returns every string in a hashtable as a SecureString, the user name too.
+            string resolvedUser = user switch
+            {
+                string plain when plain.Length > 0 => plain,
+                SecureString secure when secure.Length > 0 => new NetworkCredential("", secure).Password,
+                _ => RequireUser(name, userName),
+            };
             switch (password)
             {
                 case SecureString secure: return new NetworkCredential(resolvedUser, secure);

@@ -149,32 +149,6 @@ namespace LoadBalancerTools.Tests.AwsElbV2
         }
 
         [Fact]
-        public void A_vault_hashtable_with_AccessKeyId_and_SecretAccessKey()
-        {
-            var r0 = _ps.Run(StandInSecretManagement(
-                $"@{{ AccessKeyId = '{VaultKey}'; SecretAccessKey = [Net.NetworkCredential]::new('', '{VaultSecret}').SecurePassword }}"));
-            Assert.False(r0.HadErrors, r0.ToString());
-
-            var r = ConnectAndRead("-SecretName elb-keys -Vault Ops", VaultKey);
-
-            Assert.Equal("SecretManagement", _ps.Run("(Get-LbConnection -Default).CredentialSource").Output.Single().BaseObject);
-            Assert.Equal("elb-keys|Ops", _ps.Run("$global:LastSecretRequest").Output.Single().BaseObject);
-            AssertNoSecret(r, VaultSecret);
-        }
-
-        [Fact]
-        public void A_vault_PSCredential()
-        {
-            var r0 = _ps.Run(StandInSecretManagement(
-                $"[pscredential]::new('{VaultKey}', [Net.NetworkCredential]::new('', '{VaultSecret}').SecurePassword)"));
-            Assert.False(r0.HadErrors, r0.ToString());
-
-            var r = ConnectAndRead("-SecretName elb-keys", VaultKey);
-
-            AssertNoSecret(r, VaultSecret);
-        }
-
-        [Fact]
         public void An_explicit_credential_wins_over_the_environment()
         {
             using var _ = AwsTestEnvironment.With(new Dictionary<string, string?> { ["AWS_ACCESS_KEY_ID"] = EnvKey, ["AWS_SECRET_ACCESS_KEY"] = EnvSecret });
@@ -196,12 +170,5 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             Assert.Contains("-ProfileName", error.Exception.Message);
             Assert.Empty(_emulator.Requests);
         }
-
-        /// <summary>A stand-in for Microsoft.PowerShell.SecretManagement whose Get-Secret returns <paramref name="secretExpression"/>.</summary>
-        private static string StandInSecretManagement(string secretExpression) =>
-            "New-Module -Name Microsoft.PowerShell.SecretManagement -ScriptBlock { " +
-            "function Get-Secret { [CmdletBinding()] param([string] $Name, [string] $Vault) " +
-            "$global:LastSecretRequest = \"$Name|$Vault\"; " + secretExpression + " } " +
-            "Export-ModuleMember -Function Get-Secret } | Import-Module";
     }
 }

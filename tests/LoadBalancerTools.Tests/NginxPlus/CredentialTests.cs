@@ -8,10 +8,9 @@ using LoadBalancerTools.TestKit.Hosting;
 namespace LoadBalancerTools.Tests.NginxPlus
 {
     /// <summary>
-    /// Credentials from -Credential, SecretManagement, the environment and .env, and the rule that a
-    /// secret never appears anywhere a user or a log could see it. SecretManagement cannot be installed
-    /// on this machine: these tests define a stand-in module of the same name in the test runspace
-    /// (New-Module), which is exactly how the module reaches it: Microsoft.PowerShell.SecretManagement\Get-Secret.
+    /// Credentials from -Credential, the environment and .env, and the rule that a secret never appears
+    /// anywhere a user or a log could see it. Secrets from the real SecretManagement module and a vault
+    /// are tested in real pwsh: tests/Pester/Secrets.Tests.ps1.
     /// </summary>
     public sealed class CredentialTests : IAsyncLifetime
     {
@@ -29,66 +28,10 @@ namespace LoadBalancerTools.Tests.NginxPlus
 
         public async Task DisposeAsync() => await _nginx.DisposeAsync();
 
-        /// <summary>A stand-in for Microsoft.PowerShell.SecretManagement whose Get-Secret returns what the test puts in $secretValue.</summary>
-        private static PsSession WithVault(string secretValueScript)
-        {
-            var ps = new PsSession();
-            var r = ps.Run(
-                "New-Module -Name Microsoft.PowerShell.SecretManagement -ScriptBlock { " +
-                "  function Get-Secret { [CmdletBinding()] param([string]$Name, [string]$Vault) " +
-                "    if ($Name -ne 'lb1') { throw \"The secret $Name was not found.\" } " +
-                "    $script:lastVault = $Vault; " + secretValueScript + " } " +
-                "  function Get-LastVault { $script:lastVault } " +
-                "} | Import-Module");
-            Assert.False(r.HadErrors, r.ToString());
-            return ps;
-        }
-
         private static void AssertNoSecret(PsResult r, params string[] secrets)
         {
             string all = r.AllText();
             foreach (var s in secrets) Assert.DoesNotContain(s, all);
-        }
-
-        private const string Secure = "[System.Net.NetworkCredential]::new('', '" + Secret + "').SecurePassword";
-
-        [Theory]
-        [InlineData("[pscredential]::new('" + User + "', " + Secure + ")", "")]
-        [InlineData(Secure, " -UserName " + User)]
-        [InlineData("'" + Secret + "'", " -UserName " + User)]
-        [InlineData("@{ Username = '" + User + "'; Password = '" + Secret + "' }", "")]
-        [InlineData("@{ Username = '" + User + "'; Password = " + Secure + " }", "")]
-        public void SecretManagement_secrets_of_every_shape_connect(string secretValue, string extra)
-        {
-            using var ps = WithVault(secretValue);
-            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName lb1 -Vault Ops{extra} -Verbose -Debug; Get-LbPool; Get-LbConnection | ForEach-Object {{ $_.PSObject.Properties | ForEach-Object {{ \"$($_.Name)=$($_.Value)\" }} }}");
-            Assert.False(r.HadErrors, r.ToString());
-            Assert.Equal("SecretManagement", r.Prop<string>(0, "CredentialSource"));
-            Assert.Equal(User, r.Prop<string>(0, "UserName"));
-            Assert.Equal("Ops", ps.Run("Get-LastVault").Output.Single().ToString());
-            AssertNoSecret(r, Secret);
-        }
-
-        [Fact]
-        public void A_password_only_secret_without_a_user_name_is_refused_clearly()
-        {
-            using var ps = WithVault("'" + Secret + "'");
-            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName lb1");
-            var e = Assert.Single(r.AllErrors);
-            Assert.StartsWith("LbSecretUnusable,", e.FullyQualifiedErrorId);
-            Assert.Contains("-UserName", e.Exception.Message);
-            AssertNoSecret(r, Secret);
-        }
-
-        [Fact]
-        public void A_missing_secret_names_the_secret_and_vault()
-        {
-            using var ps = WithVault("'x'");
-            var r = ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' -SecretName nope -Vault Ops");
-            var e = Assert.Single(r.AllErrors);
-            Assert.StartsWith("LbSecretNotFound,", e.FullyQualifiedErrorId);
-            Assert.Contains("'nope'", e.Exception.Message);
-            Assert.Contains("'Ops'", e.Exception.Message);
         }
 
         [Fact]
