@@ -6,8 +6,8 @@
       Build    dotnet build LbTools.sln -c Release; the importable module lands in out/LoadBalancerTools/
       Test     dotnet test LbTools.sln
       Package  Build, then a .nupkg of the module in out/packages/ that Install-Module / Install-PSResource accept
-    Runs in pwsh, Windows PowerShell, or without pwsh through the repository's host:
-      dotnet run --project tools/LbHost -- ./build.ps1 -Task Build
+    Runs in pwsh or Windows PowerShell; the repository pins pwsh 7.6.9 as a local .NET tool:
+      dotnet tool restore; dotnet pwsh ./build.ps1 -Task Build
 .EXAMPLE
     ./build.ps1 -Task Test
 #>
@@ -20,12 +20,11 @@ param(
 
 $ErrorActionPreference = 'Stop'
 $root = $PSScriptRoot
-# Only the engine's core cmdlets exist where no pwsh is installed (see tools/LbHost), so paths use .NET.
-$solution = [IO.Path]::Combine($root, 'LbTools.sln')
+$solution = Join-Path $root 'LbTools.sln'
 
 function Invoke-Dotnet {
     param([string[]] $Arguments)
-    $PSCmdlet.WriteVerbose("dotnet $($Arguments -join ' ')")
+    Write-Verbose "dotnet $($Arguments -join ' ')"
     & dotnet @Arguments
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($Arguments[0]) failed with exit code $LASTEXITCODE." }
 }
@@ -33,8 +32,8 @@ function Invoke-Dotnet {
 switch ($Task) {
     'Build' {
         Invoke-Dotnet @('build', $solution, '-c', $Configuration, '--nologo')
-        $manifest = [IO.Path]::Combine($root, 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
-        if (-not [IO.File]::Exists($manifest)) { throw "The build did not produce $manifest." }
+        $manifest = Join-Path $root 'out/LoadBalancerTools/LoadBalancerTools.psd1'
+        if (-not (Test-Path -Path $manifest)) { throw "The build did not produce $manifest." }
         "Module built: $manifest"
     }
     'Test' {
@@ -42,8 +41,8 @@ switch ($Task) {
     }
     'Package' {
         Invoke-Dotnet @('build', $solution, '-c', $Configuration, '--nologo')
-        $packages = [IO.Path]::Combine($root, 'out', 'packages')
-        Invoke-Dotnet @('pack', [IO.Path]::Combine($root, 'tools', 'Packaging', 'Packaging.proj'), '-c', $Configuration, '--nologo', '-o', $packages)
-        [IO.Directory]::GetFiles($packages, '*.nupkg') | ForEach-Object { "Package: $_" }
+        $packages = Join-Path $root 'out/packages'
+        Invoke-Dotnet @('pack', (Join-Path $root 'tools/Packaging/Packaging.proj'), '-c', $Configuration, '--nologo', '-o', $packages)
+        Get-ChildItem -Path $packages -Filter *.nupkg | ForEach-Object { "Package: $($_.FullName)" }
     }
 }
