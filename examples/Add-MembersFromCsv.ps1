@@ -21,13 +21,11 @@
       Name     Optional. The member's name, where the provider names members (HAProxy).
       State    Optional. Enabled (default) or Disabled: Disabled adds the member out of rotation.
 
-    Blank lines and lines that start with # are skipped. Fields may be quoted with double quotes
-    ("" inside quotes is one quote); a quoted field cannot span lines. A row that cannot be read is
-    reported as an error with its line number and the other rows are still added.
+    Blank lines and lines that start with # are skipped; fields follow the CSV rules of Import-Csv
+    (double quotes around a field that holds the delimiter, "" for a quote inside one). A row that
+    cannot be read is reported as an error naming its row number, and the other rows are still added.
 
-    The file is parsed with .NET rather than Import-Csv, so the script runs unchanged in pwsh,
-    Windows PowerShell 5.1 and hosts that have only the PowerShell engine's core cmdlets (such as the
-    repository's tools/LbHost).
+    Runs on Windows PowerShell 5.1 and PowerShell 7.
 
     The connection: give -Provider and -Endpoint (with -SecretName and -Vault, or credentials from
     LBTOOLS_* environment variables) and the script connects and disconnects by itself; or pass
@@ -67,9 +65,9 @@
     Connects with the credential from the vault Ops, adds the members without asking, writes the
     members as they are afterwards, and disconnects.
 .EXAMPLE
-    dotnet run --project tools/LbHost -- examples/Add-MembersFromCsv.ps1 -Path new.csv -Pool web -Provider HAProxy -Endpoint tcp://127.0.0.1:9999
+    pwsh -NoProfile -File ./Add-MembersFromCsv.ps1 -Path new.csv -Pool web -Provider HAProxy -Endpoint tcp://127.0.0.1:9999
 
-    The same on a machine without pwsh, through the repository's PowerShell host.
+    From a scheduler or a shell: exit code 1 when a row could not be read or added.
 .OUTPUTS
     LoadBalancerTools.Model.LbPoolMember: each member of the file as it is in the pool afterwards
     (nothing under -WhatIf).
@@ -87,67 +85,14 @@ param(
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
 )
 
-# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
-. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Read-MemberCsv, Open-RunbookConnection).
+. (Join-Path $PSScriptRoot 'ExampleSupport.ps1')
 Import-LbToolsModule
 
-
-
-function New-RowError([string] $Message, [string] $Id, [object] $Target) {
-    [System.Management.Automation.ErrorRecord]::new([System.IO.InvalidDataException]::new($Message), $Id, 'InvalidData', $Target)
-}
-
-$file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
-if (-not [IO.File]::Exists($file)) {
-    $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-        [System.IO.FileNotFoundException]::new("The CSV file '$file' does not exist."), 'CsvNotFound', 'ObjectNotFound', $file))
-}
-
-# Rows to members: objects with Address, Port and only the optional columns that have a value,
-# so an empty Weight leaves the load balancer's default instead of binding 0.
-$failed = 0
-$header = $null
-$rows = [System.Collections.Generic.List[object]]::new()
-$lineNumber = 0
-foreach ($line in [IO.File]::ReadAllLines($file)) {
-    $lineNumber++
-    if ($line.Trim().Length -eq 0 -or $line.TrimStart().StartsWith('#')) { continue }
-    $fields = Split-CsvLine $line $Delimiter
-    if ($null -eq $header) {
-        $header = @{}
-        for ($i = 0; $i -lt $fields.Count; $i++) { $header[$fields[$i].Trim()] = $i }
-        foreach ($alias in 'IPAddress', 'Host') { if (-not $header.ContainsKey('Address') -and $header.ContainsKey($alias)) { $header['Address'] = $header[$alias] } }
-        if (-not ($header.ContainsKey('Address') -and $header.ContainsKey('Port'))) {
-            $PSCmdlet.ThrowTerminatingError((New-RowError "The header of '$file' needs Address and Port columns; it has: $($fields -join ', ')." 'CsvHeaderInvalid' $file))
-        }
-        continue
-    }
-    $value = @{}
-    foreach ($column in 'Address', 'Port', 'Weight', 'Name', 'State') {
-        if ($header.ContainsKey($column) -and $header[$column] -lt $fields.Count) { $value[$column] = $fields[$header[$column]].Trim() } else { $value[$column] = '' }
-    }
-    $where = "${file}:$lineNumber"
-    $port = 0
-    if ($value.Address.Length -eq 0 -or -not [int]::TryParse($value.Port, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $port)) {
-        $PSCmdlet.WriteError((New-RowError "${where}: a row needs an Address and a numeric Port; skipped." 'CsvRowInvalid' $line))
-        $failed++
-        continue
-    }
-    $member = [ordered]@{ Address = $value.Address; Port = $port }
-    if ($value.Weight.Length -gt 0) {
-        $weight = 0
-        if (-not [int]::TryParse($value.Weight, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $weight)) {
-            $PSCmdlet.WriteError((New-RowError "${where}: Weight '$($value.Weight)' is not a whole number; skipped." 'CsvRowInvalid' $line))
-            $failed++
-            continue
-        }
-        $member.Weight = $weight
-    }
-    if ($value.Name.Length -gt 0) { $member.Name = $value.Name }
-    if ($value.State.Length -gt 0) { $member.State = $value.State }
-    $rows.Add([pscustomobject] $member)
-}
-$PSCmdlet.WriteVerbose("$($rows.Count) member(s) read from $file.")
+$readErrors = $null
+$rows = @(Read-MemberCsv -Path $Path -Delimiter $Delimiter -ErrorVariable readErrors)
+$failed = @($readErrors).Count
+Write-Verbose "$($rows.Count) member(s) read from $Path."
 
 $target = @{}
 $own = $null
@@ -169,6 +114,6 @@ finally {
 }
 
 if ($failed -gt 0) {
-    $PSCmdlet.WriteVerbose("$failed row(s) could not be added.")
+    Write-Verbose "$failed row(s) could not be read or added."
     Exit-Runbook 1 $PSCommandPath
 }

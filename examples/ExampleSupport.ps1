@@ -2,15 +2,14 @@
 .SYNOPSIS
     Helpers the runbooks in this folder share; each runbook dot-sources this file.
 .DESCRIPTION
-    Written for both pwsh and the core-cmdlets-only engine of tools/LbHost, so it uses .NET rather than
-    Import-Csv, Join-Path or Test-Path.
+    Runs on Windows PowerShell 5.1 and PowerShell 7.
 #>
 
 # The module: already loaded, else the repository's build next to the runbooks, else the installed one.
 function Import-LbToolsModule {
     if (Get-Module LoadBalancerTools) { return }
-    $built = [IO.Path]::Combine($PSScriptRoot, '..', 'out', 'LoadBalancerTools', 'LoadBalancerTools.psd1')
-    if ([IO.File]::Exists($built)) { Import-Module $built -Global -ErrorAction Stop -Verbose:$false }
+    $built = Join-Path $PSScriptRoot '../out/LoadBalancerTools/LoadBalancerTools.psd1'
+    if (Test-Path -Path $built) { Import-Module $built -Global -ErrorAction Stop -Verbose:$false }
     else { Import-Module LoadBalancerTools -Global -ErrorAction Stop -Verbose:$false }
 }
 
@@ -22,24 +21,44 @@ function Exit-Runbook([int] $Code, [string] $Runbook) {
     if ($started) { $Host.SetShouldExit($Code) } else { exit $Code }
 }
 
-# One CSV line into fields: quotes, doubled quotes inside quotes, and the separator.
-function Split-CsvLine([string] $Line, [char] $Separator) {
-    $fields = [System.Collections.Generic.List[string]]::new()
-    $field = [System.Text.StringBuilder]::new()
-    $quoted = $false
-    for ($i = 0; $i -lt $Line.Length; $i++) {
-        $c = $Line[$i]
-        if ($quoted) {
-            if ($c -ne '"') { [void] $field.Append($c) }
-            elseif ($i + 1 -lt $Line.Length -and $Line[$i + 1] -eq '"') { [void] $field.Append('"'); $i++ }
-            else { $quoted = $false }
-        }
-        elseif ($c -eq '"') { $quoted = $true }
-        elseif ($c -eq $Separator) { $fields.Add($field.ToString()); [void] $field.Clear() }
-        else { [void] $field.Append($c) }
+# The members of a CSV file (Address, Port, and optionally Weight, Name, State; IPAddress or Host for
+# Address), as objects whose Weight, Name and State are there only when the file gives them, so an empty
+# Weight leaves the load balancer's default instead of binding 0. Blank lines and lines starting with #
+# are skipped. A row without an Address or a numeric Port, or with a Weight that is not a whole number,
+# is a CsvRowInvalid error naming the file and the row.
+function Read-MemberCsv {
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Path, [char] $Delimiter = ',')
+
+    $file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
+    if (-not (Test-Path -Path $file -PathType Leaf)) {
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.IO.FileNotFoundException]::new("The CSV file '$file' does not exist."), 'CsvNotFound', 'ObjectNotFound', $file))
     }
-    $fields.Add($field.ToString())
-    , $fields.ToArray()
+    $rows = @(Get-Content -Path $file | Where-Object { $_.Trim() -and -not $_.TrimStart().StartsWith('#') } | ConvertFrom-Csv -Delimiter $Delimiter)
+    $row = 0
+    foreach ($line in $rows) {
+        $row++
+        $address = foreach ($column in 'Address', 'IPAddress', 'Host') { if ($line.$column) { "$($line.$column)".Trim(); break } }
+        $port = 0
+        $weight = 0
+        $where = "${file}: row $row"
+        if (-not $address -or -not [int]::TryParse("$($line.Port)".Trim(), [ref] $port)) {
+            Write-Error -Message "${where}: a row needs an Address and a numeric Port; skipped." -ErrorId CsvRowInvalid -Category InvalidData -TargetObject $line
+            continue
+        }
+        $member = [ordered]@{ Address = $address; Port = $port }
+        if ("$($line.Weight)".Trim()) {
+            if (-not [int]::TryParse("$($line.Weight)".Trim(), [ref] $weight)) {
+                Write-Error -Message "${where}: Weight '$($line.Weight)' is not a whole number; skipped." -ErrorId CsvRowInvalid -Category InvalidData -TargetObject $line
+                continue
+            }
+            $member.Weight = $weight
+        }
+        if ("$($line.Name)".Trim()) { $member.Name = "$($line.Name)".Trim() }
+        if ("$($line.State)".Trim()) { $member.State = "$($line.State)".Trim() }
+        [pscustomobject] $member
+    }
 }
 
 # A connection of the runbook's own when -Provider was given (the caller disconnects it), else $null.

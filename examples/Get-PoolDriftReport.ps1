@@ -19,12 +19,12 @@
     brackets and letter case do not matter).
 
     The script changes nothing. It only reads, so it is safe to schedule; pair it with
-    Add-MembersFromCsv.ps1 (or Sync-LbPool, where available) to act on what it finds.
+    Sync-LbPool (or Add-MembersFromCsv.ps1) to act on what it finds.
 
     With -ReportPath the objects are also written to a CSV file, and with -FailOnDrift the script ends
-    with exit code 1 when anything is not InSync, so a scheduler or CI job can alert on drift. The
-    script uses only .NET and the PowerShell engine's core cmdlets, so it runs in pwsh, Windows
-    PowerShell 5.1 and tools/LbHost alike.
+    with exit code 1 when anything is not InSync, so a scheduler or CI job can alert on drift.
+
+    Runs on Windows PowerShell 5.1 and PowerShell 7.
 
     Scheduling: see Invoke-SelfHealing.ps1 for cron, systemd and Task Scheduler entries; for a nightly
     run use, for example, the cron line
@@ -82,73 +82,37 @@ param(
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
 )
 
-# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
-. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Read-MemberCsv, Open-RunbookConnection).
+. (Join-Path $PSScriptRoot 'ExampleSupport.ps1')
 Import-LbToolsModule
-
-
-
-function Stop-WithError([string] $Message, [string] $Id, [object] $Target) {
-    $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-        [System.IO.InvalidDataException]::new($Message), $Id, 'InvalidData', $Target))
-}
 
 # The module's rule: brackets and spaces off, IP addresses in canonical form, names in lower case.
 function Get-AddressKey([string] $Address, [int] $Port) {
-    $bare = $Address.Trim()
-    if ($bare.StartsWith('[') -and $bare.EndsWith(']')) { $bare = $bare.Substring(1, $bare.Length - 2) }
+    $bare = $Address.Trim().TrimStart('[').TrimEnd(']')
     $ip = $null
     if ([System.Net.IPAddress]::TryParse($bare, [ref] $ip)) { $bare = $ip.ToString() }
     '{0}|{1}' -f $bare.ToLowerInvariant(), $Port
 }
 
 $stateNames = @{ enabled = 'Enabled'; disabled = 'Disabled'; drain = 'Draining'; draining = 'Draining'; forcedoffline = 'ForcedOffline' }
-function ConvertTo-State([string] $Text, [string] $Where) {
-    $name = $Text.Trim().ToLowerInvariant()
-    if ($name.Length -eq 0) { return $null }
-    if (-not $stateNames.ContainsKey($name)) { Stop-WithError "${Where}: State '$Text' is not Enabled, Disabled, Drain or ForcedOffline." 'CsvRowInvalid' $Text }
-    $stateNames[$name]
-}
 
-# --- the desired members ---
-$file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
-if (-not [IO.File]::Exists($file)) {
-    $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-        [System.IO.FileNotFoundException]::new("The CSV file '$file' does not exist."), 'CsvNotFound', 'ObjectNotFound', $file))
-}
+# --- the desired members: a report built on a file it misread would be wrong everywhere, so a bad row stops the script ---
 $desired = [ordered]@{}
-$header = $null
-$lineNumber = 0
-foreach ($line in [IO.File]::ReadAllLines($file)) {
-    $lineNumber++
-    if ($line.Trim().Length -eq 0 -or $line.TrimStart().StartsWith('#')) { continue }
-    $fields = Split-CsvLine $line $Delimiter
-    if ($null -eq $header) {
-        $header = @{}
-        for ($i = 0; $i -lt $fields.Count; $i++) { $header[$fields[$i].Trim()] = $i }
-        foreach ($alias in 'IPAddress', 'Host') { if (-not $header.ContainsKey('Address') -and $header.ContainsKey($alias)) { $header['Address'] = $header[$alias] } }
-        if (-not ($header.ContainsKey('Address') -and $header.ContainsKey('Port'))) { Stop-WithError "The header of '$file' needs Address and Port columns." 'CsvHeaderInvalid' $file }
-        continue
+foreach ($want in Read-MemberCsv -Path $Path -Delimiter $Delimiter -ErrorAction Stop) {
+    $key = Get-AddressKey $want.Address $want.Port
+    if ($desired.Contains($key)) {
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.IO.InvalidDataException]::new("${Path}: $($want.Address):$($want.Port) is listed twice."), 'CsvRowDuplicate', 'InvalidData', $want))
     }
-    $value = @{}
-    foreach ($column in 'Address', 'Port', 'Weight', 'Name', 'State') {
-        if ($header.ContainsKey($column) -and $header[$column] -lt $fields.Count) { $value[$column] = $fields[$header[$column]].Trim() } else { $value[$column] = '' }
+    $state = $null
+    if ($want.State) {
+        $state = $stateNames[$want.State.ToLowerInvariant()]
+        if (-not $state) {
+            $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                    [System.IO.InvalidDataException]::new("${Path}: State '$($want.State)' of $($want.Address):$($want.Port) is not Enabled, Disabled, Draining or ForcedOffline."), 'CsvRowInvalid', 'InvalidData', $want))
+        }
     }
-    # A report built on a file it misread would be wrong everywhere: a bad row stops the script.
-    $where = "${file}:$lineNumber"
-    $port = 0
-    if ($value.Address.Length -eq 0 -or -not [int]::TryParse($value.Port, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $port)) {
-        Stop-WithError "${where}: a row needs an Address and a numeric Port." 'CsvRowInvalid' $line
-    }
-    $weight = $null
-    if ($value.Weight.Length -gt 0) {
-        $w = 0
-        if (-not [int]::TryParse($value.Weight, [Globalization.NumberStyles]::Integer, [cultureinfo]::InvariantCulture, [ref] $w)) { Stop-WithError "${where}: Weight '$($value.Weight)' is not a whole number." 'CsvRowInvalid' $line }
-        $weight = $w
-    }
-    $key = Get-AddressKey $value.Address $port
-    if ($desired.Contains($key)) { Stop-WithError "${where}: $($value.Address):$port is listed twice." 'CsvRowDuplicate' $line }
-    $desired[$key] = [pscustomobject]@{ Address = $value.Address; Port = $port; Name = $value.Name; State = (ConvertTo-State $value.State $where); Weight = $weight }
+    $desired[$key] = [pscustomobject]@{ Address = $want.Address; Port = $want.Port; Name = $want.Name; State = $state; Weight = $want.Weight }
 }
 
 # --- the actual members ---
@@ -221,20 +185,14 @@ foreach ($row in $report) { $row.PSObject.Members.Add($display) }
 $report
 
 $drift = @($report | Where-Object Status -ne 'InSync').Count
-$PSCmdlet.WriteVerbose("Pool '$Pool': $($report.Count) member(s) compared, $drift not in sync.")
+Write-Verbose "Pool '$Pool': $($report.Count) member(s) compared, $drift not in sync."
 
 if ($ReportPath) {
-    $columns = 'Pool', 'Address', 'Port', 'Name', 'Status', 'DesiredState', 'ActualState', 'DesiredWeight', 'ActualWeight', 'Health', 'Detail'
-    $text = [System.Text.StringBuilder]::new()
-    [void] $text.AppendLine(($columns | ForEach-Object { '"' + $_ + '"' }) -join ',')
-    foreach ($row in $report) {
-        [void] $text.AppendLine(($columns | ForEach-Object { '"' + ([string] $row.$_).Replace('"', '""') + '"' }) -join ',')
-    }
-    $out = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($ReportPath)
-    $dir = [IO.Path]::GetDirectoryName($out)
-    if ($dir) { [void] [IO.Directory]::CreateDirectory($dir) }
-    [IO.File]::WriteAllText($out, $text.ToString())
-    $PSCmdlet.WriteVerbose("Report written to $out.")
+    $folder = Split-Path -Path $ReportPath -Parent
+    if ($folder -and -not (Test-Path -Path $folder)) { $null = New-Item -ItemType Directory -Path $folder }
+    $report | Select-Object Pool, Address, Port, Name, Status, DesiredState, ActualState, DesiredWeight, ActualWeight, Health, Detail |
+        Export-Csv -Path $ReportPath -NoTypeInformation -Encoding UTF8
+    Write-Verbose "Report written to $ReportPath."
 }
 
 if ($FailOnDrift -and $drift -gt 0) { Exit-Runbook 1 $PSCommandPath }

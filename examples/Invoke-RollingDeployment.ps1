@@ -32,15 +32,17 @@
     member. The provider must be able to drain or disable members (not Caddy or AWS ELBv2, where a
     member leaves rotation only by being removed).
 
-    The script uses only .NET and the PowerShell engine's core cmdlets, so it runs in pwsh, Windows
-    PowerShell 5.1 and tools/LbHost alike.
+    Runs on Windows PowerShell 5.1 and PowerShell 7.
 .PARAMETER Pool
     The pool whose members are deployed.
 .PARAMETER Deploy
-    The deployment of one member: a script block (or its text, as pwsh -File and tools/LbHost pass
-    it) that receives the member (an LbPoolMember with Address, Port and Name) as its first argument.
-    Its output is written to the verbose stream. Throw to report a failed deployment; check
-    $LASTEXITCODE after native commands, which do not throw.
+    The deployment of one member: a script block that receives the member (an LbPoolMember with
+    Address, Port and Name) as its first argument. Its output is written to the verbose stream. Throw
+    to report a failed deployment; check $LASTEXITCODE after native commands, which do not throw.
+    Give -Deploy or -DeployScript.
+.PARAMETER DeployScript
+    The deployment as a script file, for callers that cannot pass a script block (pwsh -File, a
+    scheduler): it is run with the member as its first argument, as -Deploy is.
 .PARAMETER Address
     Deploys only the members with these addresses. Default: every member of the pool.
 .PARAMETER MinInRotation
@@ -97,16 +99,17 @@
 
     Shows the order in which the members would be drained and deployed, and changes nothing.
 .EXAMPLE
-    dotnet run --project tools/LbHost -- examples/Invoke-RollingDeployment.ps1 -Pool web -Provider HAProxy -Endpoint tcp://127.0.0.1:9999 -HealthPath /healthz -Deploy '& /opt/app/deploy.sh $args[0].Address'
+    pwsh -NoProfile -File ./Invoke-RollingDeployment.ps1 -Pool web -Provider HAProxy -Endpoint tcp://127.0.0.1:9999 -HealthPath /healthz -DeployScript /opt/app/Deploy-Member.ps1
 
-    The same from a machine without pwsh; the deploy block is given as text and becomes a script block.
+    From a shell or a scheduler: the deployment of one member is a script file whose first parameter is the member.
 .OUTPUTS
     PSCustomObject (type name LoadBalancerTools.Example.RollingDeploymentStep), one per member.
 #>
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Session')]
 param(
     [Parameter(Mandatory)] [string] $Pool,
-    [Parameter(Mandatory)] [object] $Deploy,
+    [scriptblock] $Deploy,
+    [string] $DeployScript,
     [string[]] $Address,
     [ValidateRange(0, 100000)] [int] $MinInRotation = 1,
     [ValidateRange(0, 86400)] [int] $DrainTimeoutSec = 300,
@@ -127,16 +130,21 @@ param(
     [Parameter(ParameterSetName = 'Connect')] [hashtable] $ConnectOption = @{}
 )
 
-# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
-. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Read-MemberCsv, Open-RunbookConnection).
+. (Join-Path $PSScriptRoot 'ExampleSupport.ps1')
 Import-LbToolsModule
 
-
-# From pwsh -File or tools/LbHost the deploy arrives as text; a script block is made from it.
-if ($Deploy -is [string]) { $Deploy = [scriptblock]::Create($Deploy) }
-elseif ($Deploy -isnot [scriptblock]) {
+if ([bool] $Deploy -eq [bool] $DeployScript) {
     $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-        [System.ArgumentException]::new('-Deploy must be a script block, or its text.'), 'DeployInvalid', 'InvalidArgument', $Deploy))
+            [System.ArgumentException]::new('Give the deployment as -Deploy (a script block) or -DeployScript (a script file), not both and not neither.'), 'DeployInvalid', 'InvalidArgument', $null))
+}
+if ($DeployScript) {
+    $DeployScript = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($DeployScript)
+    if (-not (Test-Path -Path $DeployScript -PathType Leaf)) {
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.IO.FileNotFoundException]::new("The deploy script '$DeployScript' does not exist."), 'DeployInvalid', 'ObjectNotFound', $DeployScript))
+    }
+    $Deploy = { param($Member) & $DeployScript $Member }
 }
 
 # Shown as a table of these columns; every property is still there for Where-Object and exports.
@@ -174,7 +182,7 @@ function Test-Member($Member) {
     Test-LbPoolMember -InputObject $Member @probe
 }
 
-function Wait-Interval { [System.Threading.Thread]::Sleep([int] ($PollIntervalSec * 1000)) }
+function Wait-Interval { Start-Sleep -Milliseconds ([int] ($PollIntervalSec * 1000)) }
 
 $target = @{}
 $own = $null
@@ -195,14 +203,13 @@ try {
 
     # What "out of rotation, gracefully" means on this provider.
     $capabilities = @($members[0].Connection.Capabilities.ToString() -split ',\s*')
-    $drainState = if ($capabilities -contains 'Drain') { 'Drain' } elseif ($capabilities -contains 'Disable') { 'Disabled' } else { $null }
+    $drainState = if ($capabilities -contains 'Drain') { 'Draining' } elseif ($capabilities -contains 'Disable') { 'Disabled' } else { $null }
     if (-not $drainState) {
         $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
             [System.NotSupportedException]::new("$($members[0].Connection.Provider) cannot drain or disable a member, so a rolling deployment cannot take members out of rotation one at a time."),
             'RollingDeploymentNotSupported', 'NotImplemented', $Pool))
     }
     $countsConnections = $capabilities -contains 'ActiveConnections'
-    $outState = if ($drainState -eq 'Drain') { 'Draining' } else { 'Disabled' }
 
     $probe = @{ Protocol = $Protocol; Path = $HealthPath; ProbeTimeoutSec = $ProbeTimeoutSec }
     if ($ProbePort) { $probe.ProbePort = $ProbePort }
@@ -227,7 +234,7 @@ try {
             break
         }
 
-        if (-not $PSCmdlet.ShouldProcess($where, "Take out of rotation ($outState), deploy, wait for $HealthySuccesses good probe(s) of $HealthPath, enable")) {
+        if (-not $PSCmdlet.ShouldProcess($where, "Take out of rotation ($drainState), deploy, wait for $HealthySuccesses good probe(s) of $HealthPath, enable")) {
             New-Step $member $(if ($WhatIfPreference) { 'WhatIf' } else { 'Skipped' }) 'Check' 'Not changed.'
             continue
         }
@@ -239,7 +246,7 @@ try {
         while ($true) {
             $now = Get-Current $member
             if ($countsConnections) { $drained = $null -eq $now.ActiveConnections -or $now.ActiveConnections -le 0 }
-            elseif ($drainState -eq 'Drain') { $drained = [string] $now.State -ne 'Draining' }
+            elseif ($drainState -eq 'Draining') { $drained = [string] $now.State -ne 'Draining' }
             else { $drained = $true }
             if ($drained -or $clock.Elapsed.TotalSeconds -ge $DrainTimeoutSec) { break }
             $PSCmdlet.WriteVerbose("${where}: $($now.ActiveConnections) active connection(s), $([int] $clock.Elapsed.TotalSeconds) of $DrainTimeoutSec s.")
@@ -268,7 +275,7 @@ try {
             & $Deploy $member | ForEach-Object { $PSCmdlet.WriteVerbose("${where}: $_") }
         }
         catch {
-            $step = New-Step $member 'Failed' 'Deploy' "The deploy failed: $($_.Exception.Message) The member is left out of rotation ($outState); the remaining members were not touched."
+            $step = New-Step $member 'Failed' 'Deploy' "The deploy failed: $($_.Exception.Message) The member is left out of rotation ($drainState); the remaining members were not touched."
             $step.DrainSeconds = $drainSeconds
             $step
             Write-StepError $step
@@ -288,7 +295,7 @@ try {
         $healthSeconds = [Math]::Round($clock.Elapsed.TotalSeconds, 1)
         if ($good -lt $HealthySuccesses) {
             $why = if ($last -and $last.Error) { $last.Error } else { 'no passing probe' }
-            $step = New-Step $member 'Failed' 'Health' "Not healthy within $HealthTimeoutSec s after the deploy (last probe of $($last.Target): $why). The member is left out of rotation ($outState); the remaining members were not touched."
+            $step = New-Step $member 'Failed' 'Health' "Not healthy within $HealthTimeoutSec s after the deploy (last probe of $($last.Target): $why). The member is left out of rotation ($drainState); the remaining members were not touched."
             $step.DrainSeconds = $drainSeconds
             $step.HealthSeconds = $healthSeconds
             $step

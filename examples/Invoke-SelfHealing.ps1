@@ -36,8 +36,7 @@
     -WhatIf shows what this run would do, starting from the real counts; Invoke-LbHealthRemediation
     writes neither state nor journal under -WhatIf, so a trial never counts toward the thresholds.
 
-    The script uses only .NET and the PowerShell engine's core cmdlets, so it runs in pwsh, Windows
-    PowerShell 5.1 and tools/LbHost (for machines without pwsh) alike.
+    Runs on Windows PowerShell 5.1 and PowerShell 7.
 
     SCHEDULING
 
@@ -72,8 +71,6 @@
 
         systemctl daemon-reload; systemctl enable --now lbtools-web.timer
     (EnvironmentFile= lines have no "export": LBTOOLS_HAPROXY_USERNAME=..., LBTOOLS_ALERT_SLACK_URI=...)
-    Without pwsh, ExecStart can run the repository's host instead:
-        ExecStart=/usr/bin/dotnet /opt/lbtools/LbHost/LbHost.dll /opt/lbtools/Invoke-SelfHealing.ps1 -Provider HAProxy ...
 
     Windows Task Scheduler, every minute, as a service account, never two at once:
         $action = New-ScheduledTaskAction -Execute 'pwsh.exe' -Argument '-NoProfile -NonInteractive -File C:\lbtools\Invoke-SelfHealing.ps1 -Provider F5 -Endpoint https://bigip1 -Pool web -HealthPath /healthz -SecretName bigip-heal -SlackSecretName ops-slack'
@@ -183,8 +180,8 @@ param(
     [string] $AlertVault
 )
 
-# Shared helpers (Import-LbToolsModule, Exit-Runbook, Split-CsvLine, Open-RunbookConnection).
-. ([IO.Path]::Combine($PSScriptRoot, 'ExampleSupport.ps1'))
+# Shared helpers (Import-LbToolsModule, Exit-Runbook, Read-MemberCsv, Open-RunbookConnection).
+. (Join-Path $PSScriptRoot 'ExampleSupport.ps1')
 Import-LbToolsModule
 
 
@@ -192,15 +189,16 @@ Import-LbToolsModule
 if (-not $StateDirectory) {
     $StateDirectory = if ($env:STATE_DIRECTORY) { $env:STATE_DIRECTORY.Split(':')[0] }
     elseif ($env:LBTOOLS_STATE_DIR) { $env:LBTOOLS_STATE_DIR }
-    else { [IO.Path]::Combine([Environment]::GetFolderPath('LocalApplicationData'), 'LoadBalancerTools') }
+    else { Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'LoadBalancerTools' }
 }
 $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
 # One pair of files per pool and endpoint, named so that a person can tell them apart.
 $where = if ($Endpoint) { $Endpoint } elseif ($ConnectOption.Region) { "$Provider-$($ConnectOption.Region)" } else { $Provider }
 $label = '{0}.{1}' -f ($Pool -replace '[^A-Za-z0-9._-]+', '_'), ($where -replace '^[a-z]+://', '' -replace '[^A-Za-z0-9.-]+', '_').Trim('_')
-$StatePath = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StatePath) } else { [IO.Path]::Combine($StateDirectory, "$label.state.json") }
-$JournalPath = if ($JournalPath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($JournalPath) } else { [IO.Path]::Combine($StateDirectory, "$label.journal.jsonl") }
-[void] [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($StatePath))
+$StatePath = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StatePath) } else { Join-Path $StateDirectory "$label.state.json" }
+$JournalPath = if ($JournalPath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($JournalPath) } else { Join-Path $StateDirectory "$label.journal.jsonl" }
+$stateFolder = Split-Path -Path $StatePath -Parent
+if (-not (Test-Path -Path $stateFolder)) { $null = New-Item -ItemType Directory -Path $stateFolder }
 
 # --- one run at a time: cron starts the next run even when this one is slow. Invoke-LbHealthRemediation
 # locks the state file itself (and stops with LbStateLocked after -LockTimeoutSec); this runbook-level lock
@@ -215,7 +213,6 @@ catch [System.IO.IOException] {
 }
 
 $connection = $null
-$trial = $null
 $failed = $false
 try {
     # --- alert channels ---
@@ -262,13 +259,12 @@ try {
     $events = @(Invoke-LbHealthRemediation @heal -WhatIf:$WhatIfPreference -ErrorAction Continue)
     $events
     $problems = @($events | Where-Object { -not $_.Success })
-    foreach ($p in $problems) { $PSCmdlet.WriteVerbose("Not successful: $($p.Type) $($p.Member) $($p.Error)") }
+    foreach ($p in $problems) { Write-Verbose "Not successful: $($p.Type) $($p.Member) $($p.Error)" }
     $failed = $problems.Count -gt 0
-    $PSCmdlet.WriteVerbose("Pool '$Pool': $($events.Count) event(s); state in $StatePath, journal in $JournalPath.")
+    Write-Verbose "Pool '$Pool': $($events.Count) event(s); state in $StatePath, journal in $JournalPath."
 }
 finally {
     if ($connection) { Disconnect-LbController -Connection $connection }
-    if ($trial -and [IO.File]::Exists($trial)) { [IO.File]::Delete($trial) }
     $lock.Dispose()
 }
 
