@@ -41,7 +41,8 @@ function Invoke-LbStage {
     $request = @{ Uri = [uri]::new($Stage.Control, $Path.TrimStart('/')); Method = $Method }
     if ($null -ne $Body) { $request.Body = $Body | ConvertTo-Json -Depth 5; $request.ContentType = 'application/json' }
     # Returned through a variable so that a JSON array reaches the pipeline one element at a time.
-    $response = Invoke-RestMethod @request
+    try { $response = Invoke-RestMethod @request }
+    catch { throw "The stage could not $Method $Path`: $($_.ErrorDetails.Message) ($($_.Exception.Message))" }
     $response
 }
 

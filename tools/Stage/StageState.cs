@@ -66,6 +66,11 @@ internal sealed class StageState : IAsyncDisposable
             Nginx.SetActiveConnections(upstream, s.Server, s.Active);
             return Results.Ok();
         });
+        app.MapPost("/nginx/upstreams/{upstream}/servers/state", (string upstream, ServerSeed s) =>
+        {
+            Nginx.SetPeerState(upstream, s.Server, s.State ?? "up");
+            return Results.Ok();
+        });
         app.MapPost("/nginx/drain-per-read/{count:int}", (int count) => { Nginx.DrainConnectionsPerRead = count; return Results.Ok(); });
         app.MapPost("/nginx/basic-auth", (Login login) => { Nginx.RequireBasicAuth(login.User, login.Password); return Results.Ok(); });
         app.MapGet("/nginx/requests", (string method, string path) => Results.Json(new { count = Nginx.CountRequests(method, path) }));
@@ -137,7 +142,7 @@ internal sealed class StageState : IAsyncDisposable
         foreach (var b in _backends.Values) await b.DisposeAsync();
     }
 
-    internal sealed record ServerSeed(string Server, int? Weight, bool Down, int Active);
+    internal sealed record ServerSeed(string Server, int? Weight, bool Down, int Active, string? State);
 
     internal sealed record Login(string User, string Password);
 
