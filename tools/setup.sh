@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One set-up at a time: a solution build runs this from two projects at once, and apt-get holds a lock.
+exec 9>"${TMPDIR:-/tmp}/lbtools-setup.lock"
+flock 9
+
 need=()
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v caddy >/dev/null 2>&1 || [ -x /usr/bin/caddy ] || need+=(caddy)

@@ -126,21 +126,17 @@ Describe 'Get-PoolDriftReport.ps1' {
         $run = Invoke-PwshFile (Script 'Get-PoolDriftReport.ps1') (@('-Path', $csv, '-Pool', $pool, '-ReportPath', $report, '-FailOnDrift') + $connect)
         $run.ExitCode | Should -Be 1 -Because $run.Text
         (Get-Content -Path $report -TotalCount 1) | Should -BeLike '"Pool","Address","Port","Name","Status",*'
-        $rows = @{}
-        Import-Csv -Path $report | ForEach-Object { $rows[$_.Address] = $_ }
-        $rows.Count | Should -Be 5
-        $rows['10.0.0.1'].Status | Should -Be 'InSync'
-        $rows['10.0.0.2'].Status | Should -Be 'Different'
-        $rows['10.0.0.2'].DesiredWeight | Should -Be '5'
-        $rows['10.0.0.2'].ActualWeight | Should -Be '1'
-        $rows['10.0.0.2'].Detail | Should -Match 'Weight 5 expected, is 1'
-        $rows['10.0.0.3'].Status | Should -Be 'Different'
-        $rows['10.0.0.3'].DesiredState | Should -Be 'Disabled'
-        $rows['10.0.0.3'].ActualState | Should -Be 'Enabled'
-        $rows['10.0.0.4'].Status | Should -Be 'Missing'
-        $rows['10.0.0.4'].DesiredWeight | Should -Be '2'
-        $rows['10.0.0.4'].ActualState | Should -Be ''
-        $rows['10.0.0.9'].Status | Should -Be 'Unexpected'
+        # Address, Status, DesiredState, ActualState, DesiredWeight, ActualWeight, as the CSV report has them.
+        $expected = @(
+            '10.0.0.1|InSync|Enabled|Enabled|1|1'
+            '10.0.0.2|Different||Enabled|5|1'
+            '10.0.0.3|Different|Disabled|Enabled||1'
+            '10.0.0.9|Unexpected||Enabled||1'
+            '10.0.0.4|Missing|||2|'
+        )
+        $rows = @(Import-Csv -Path $report)
+        $rows | ForEach-Object { $_.Address, $_.Status, $_.DesiredState, $_.ActualState, $_.DesiredWeight, $_.ActualWeight -join '|' } | Should -Be $expected
+        ($rows | Where-Object Address -eq '10.0.0.2').Detail | Should -Match 'Weight 5 expected, is 1'
         @(Get-Servers $pool).Count | Should -Be 4   # a report changes nothing
     }
 
@@ -239,21 +235,29 @@ Describe 'Invoke-SelfHealing.ps1' {
                     '-FailureThreshold', '3', '-RecoveryThreshold', '2', '-StateDirectory', $StateDirectory) + $Extra)
         }
         function Get-SlackAlerts { @(Invoke-LbStage $stage /hooks/received -Method Get | Where-Object path -eq '/slack') }
+        # A pool of four real backends, one of them stopped, and two scheduled runs behind it (one short of ejection).
+        function New-FailingPool([int] $Down) {
+            $pool = New-Pool
+            $dir = Join-Path $TestDrive $pool
+            $backends = @(New-Backends $pool 4)
+            $null = Invoke-LbStage $stage "/backends/$($backends[$Down].name)/stop"
+            $runs = @(Invoke-Heal $pool $dir; Invoke-Heal $pool $dir)
+            [pscustomobject]@{ Pool = $pool; Directory = $dir; Backends = $backends; Runs = $runs }
+        }
     }
     AfterAll { Remove-Item Env:LBTOOLS_ALERT_SLACK_URI }
 
     It 'ejects on the third scheduled run through its state file and restores after two good runs' {
-        $pool = New-Pool
-        $dir = Join-Path $TestDrive $pool
-        $backends = @(New-Backends $pool 4)
         $alertsBefore = @(Get-SlackAlerts).Count
-        Invoke-LbStage $stage "/backends/$($backends[2].name)/stop"
-        foreach ($run in 1, 2) {
-            $result = Invoke-Heal $pool $dir
+        $failing = New-FailingPool -Down 2
+        $pool = $failing.Pool
+        $dir = $failing.Directory
+        $backends = $failing.Backends
+        foreach ($result in $failing.Runs) {
             $result.ExitCode | Should -Be 0 -Because $result.Text
             $result.Text | Should -Match 'Detected'
-            (Get-Server $pool $backends[2].address).down | Should -BeFalse
         }
+        (Get-Server $pool $backends[2].address).down | Should -BeFalse
         $third = Invoke-Heal $pool $dir
         $third.ExitCode | Should -Be 0 -Because $third.Text
         (Get-Server $pool $backends[2].address).down | Should -BeTrue
@@ -274,12 +278,10 @@ Describe 'Invoke-SelfHealing.ps1' {
     }
 
     It '-WhatIf starts from the real counts but never adds to them' {
-        $pool = New-Pool
-        $dir = Join-Path $TestDrive $pool
-        $backends = @(New-Backends $pool 4)
-        Invoke-LbStage $stage "/backends/$($backends[0].name)/stop"
-        $null = Invoke-Heal $pool $dir
-        $null = Invoke-Heal $pool $dir
+        $failing = New-FailingPool -Down 0
+        $pool = $failing.Pool
+        $dir = $failing.Directory
+        $backends = $failing.Backends
         $state = (Get-ChildItem -Path $dir -Filter "$pool.*.state.json").FullName
         $journal = (Get-ChildItem -Path $dir -Filter "$pool.*.journal.jsonl").FullName
         $stateBefore = Get-Content -Raw $state
@@ -298,14 +300,12 @@ Describe 'Invoke-SelfHealing.ps1' {
     }
 
     It 'exits 1 when an alert cannot be delivered, never shows the webhook URL, and skips a run while another holds the lock' {
-        $pool = New-Pool
-        $dir = Join-Path $TestDrive $pool
-        $backends = @(New-Backends $pool 4)
         Invoke-LbStage $stage '/hooks/respond/500?path=/slack'
         try {
-            Invoke-LbStage $stage "/backends/$($backends[3].name)/stop"
-            $null = Invoke-Heal $pool $dir
-            $null = Invoke-Heal $pool $dir
+            $failing = New-FailingPool -Down 3
+            $pool = $failing.Pool
+            $dir = $failing.Directory
+            $backends = $failing.Backends
             $failedAlert = Invoke-Heal $pool $dir
             (Get-Server $pool $backends[3].address).down | Should -BeTrue
             $failedAlert.ExitCode | Should -Be 1

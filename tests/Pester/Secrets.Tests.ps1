@@ -3,9 +3,6 @@
 # or access key (AWS SigV4). No secret may appear in any stream.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
-    Initialize-SecretManagement
-    Import-Module (Get-BuiltModulePath)
-    Register-TestVault -Name Ops
 
     $user = 'lbadmin'
     $password = 'Sup3r-S3cret-Pa55!'
@@ -15,6 +12,7 @@ BeforeAll {
     $securePassword = ConvertTo-SecureString $password -AsPlainText -Force
 
     $stage = Start-LbStage
+    Initialize-VaultSession
     $api = (Invoke-LbStage $stage /nginx).api
     Invoke-LbStage $stage /nginx/upstreams/web
     Invoke-LbStage $stage /nginx/basic-auth -Body @{ user = $user; password = $password }

@@ -17,10 +17,11 @@ function Get-BuiltModulePath {
 
 # SecretManagement 1.1.2: ../shared/modules beside the repository goes first on PSModulePath, so the real
 # module is found (and child pwsh processes inherit the path). SecretManagement keeps its vault registry
-# under $HOME/.secretmanagement: HOME points at a folder of this test run, so the registry of the user
-# who runs the tests is never read or changed.
+# under $HOME/.secretmanagement: HOME points at a folder in Pester's TestDrive, so the registry of the user
+# who runs the tests is never read or changed, and goes with the TestDrive. Start the stage first: its
+# real-server harness keeps its files under the real HOME.
 function Initialize-SecretManagement {
-    $env:HOME = Join-Path ([IO.Path]::GetTempPath()) "lbtools-pester-home-$PID"
+    $env:HOME = Join-Path (Get-PSDrive TestDrive).Root 'home'
     $null = New-Item -ItemType Directory -Path $env:HOME -Force
     $shared = Join-Path (Split-Path $script:RepoRoot -Parent) 'shared/modules'
     if (Test-Path $shared) {
@@ -38,6 +39,13 @@ function Initialize-SecretManagement {
 function Register-TestVault([string] $Name) {
     $path = Join-Path $env:HOME "$Name.vault.json"
     Register-SecretVault -Name $Name -ModuleName (Join-Path $PSScriptRoot 'TestVault') -VaultParameters @{ Path = $path } -AllowClobber
+}
+
+# The module as users import it, with SecretManagement and a test vault named Ops, for credentials.
+function Initialize-VaultSession {
+    Initialize-SecretManagement
+    Import-Module (Get-BuiltModulePath) -Global
+    Register-TestVault -Name Ops
 }
 
 # What a user sees: every stream of a script block as text (give the commands -Verbose -Debug), and its errors.
@@ -62,4 +70,4 @@ function Invoke-PwshFile {
     [pscustomobject]@{ ExitCode = $LASTEXITCODE; Text = ($output | Out-String -Width 400) }
 }
 
-Export-ModuleMember -Function Get-RepoPath, Get-BuiltModulePath, Initialize-SecretManagement, Register-TestVault, Invoke-Captured, Invoke-PwshFile
+Export-ModuleMember -Function Get-RepoPath, Get-BuiltModulePath, Initialize-SecretManagement, Register-TestVault, Initialize-VaultSession, Invoke-Captured, Invoke-PwshFile

@@ -3,12 +3,10 @@
 # users expect; members and pools through Export-Csv and ConvertTo-Json and back.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
-    Initialize-SecretManagement
-    Import-Module (Get-BuiltModulePath)
-    Register-TestVault -Name Ops
 
     $password = 'Usage-Only-Pa55!'
     $stage = Start-LbStage
+    Initialize-VaultSession
     $api = (Invoke-LbStage $stage /nginx).api
     $hooks = (Invoke-LbStage $stage /hooks).url
     Invoke-LbStage $stage /nginx/basic-auth -Body @{ user = 'lbtools'; password = $password }
