@@ -8,7 +8,8 @@ $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 
 function Start-LbStage {
     [CmdletBinding()]
-    param([ValidateSet('Release', 'Debug')] [string] $Configuration = 'Release')
+    # The configuration the caller was built in (the xUnit suite sets LBTOOLS_CONFIGURATION), else Release.
+    param([ValidateSet('Release', 'Debug')] [string] $Configuration = $(if ($env:LBTOOLS_CONFIGURATION) { $env:LBTOOLS_CONFIGURATION } else { 'Release' }))
 
     $dll = Join-Path $script:RepoRoot "tools/Stage/bin/$Configuration/net10.0/Stage.dll"
     if (-not (Test-Path $dll)) { throw "The stage is not built: $dll is missing. Run 'dotnet build LbTools.sln -c $Configuration' first." }

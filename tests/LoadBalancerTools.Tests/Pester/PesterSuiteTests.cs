@@ -49,8 +49,9 @@ namespace LoadBalancerTools.Tests.Pester
                 "tool", "run", "pwsh", "--", "-NoProfile", "-NonInteractive", "-File", Path.Combine("tests", "Pester", "Invoke-PesterFile.ps1"),
                 "-Path", Path.Combine("tests", "Pester", file), "-ResultPath", results, "-PesterManifest", PesterManifest,
             }) start.ArgumentList.Add(a);
-            // Colour codes would only clutter the captured output.
+            // Colour codes would only clutter the captured output; the stage is the one built with these tests.
             start.Environment["NO_COLOR"] = "1";
+            start.Environment["LBTOOLS_CONFIGURATION"] = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
 
             var log = new StringBuilder();
             using var pwsh = new Process { StartInfo = start };
