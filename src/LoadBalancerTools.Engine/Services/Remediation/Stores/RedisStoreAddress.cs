@@ -29,11 +29,8 @@ namespace LoadBalancerTools.Services.Remediation.Stores
 
         public static RedisStoreAddress Parse(string value)
         {
-            // Checked before anything else, and the value is never shown: it may hold a password.
-            int scheme = value.IndexOf("://", StringComparison.Ordinal);
-            string rest = scheme < 0 ? value : value.Substring(scheme + 3);
-            int slash = rest.IndexOf('/');
-            if ((slash < 0 ? rest : rest.Substring(0, slash)).IndexOf('@') >= 0)
+            // Checked before anything else, and the value is never shown: it may hold a password (no host, path or db has an '@').
+            if (value.IndexOf('@') >= 0)
             {
                 throw Bad("-StateStore must not carry a user name or password (user:password@host): they would show wherever the address is shown. Use -StateCredential or -StateSecretName.");
             }
