@@ -75,11 +75,11 @@ namespace LoadBalancerTools.Tests.Remediation
 
         private string JournalOf(string runner) => Path.Combine(_dir, runner + ".jsonl");
 
-        private ManagedProcess StartRunner(string id, int rounds)
+        private ManagedProcess StartRunner(string id, int rounds, string? store = null)
         {
             var p = ManagedProcess.Start("runner-" + id, "dotnet",
                 new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _script, "-Module", RepoPaths.ModuleManifest, "-Endpoint", _haproxy.AdminEndpoint,
-                        "-Store", _redis.Url, "-Runner", id, "-Journal", JournalOf(id), "-Rounds", rounds.ToString(CultureInfo.InvariantCulture),
+                        "-Store", store ?? _redis.Url, "-Runner", id, "-Journal", JournalOf(id), "-Rounds", rounds.ToString(CultureInfo.InvariantCulture),
                         "-LeaseTtlSec", LeaseTtlSec.ToString(CultureInfo.InvariantCulture) },
                 workingDirectory: RepoPaths.Root);
             _runners.Add(p);
@@ -225,5 +225,113 @@ namespace LoadBalancerTools.Tests.Remediation
             var changes = Changes("runner-a", "runner-b");
             Assert.Equal(new[] { ("Ejected", holder), ("Restored", survivor) }, changes.Select(c => (c.Type, c.Runner)));
         }
-    }
+    
+        private static List<LbRemediationEvent> Drain(RunningScript run, List<LbRemediationEvent> seen)
+        {
+            seen.AddRange(run.Output.ReadAll().Select(o => o.BaseObject).OfType<LbRemediationEvent>());
+            return seen;
+        }
+
+        private int HookAlerts(string type) => _hooks.Json("/hook").Count(j => j.GetProperty("event").GetProperty("type").GetString() == type);
+
+        [Fact]
+        public async Task While_Redis_is_down_nothing_changes_one_alert_is_sent_and_healing_resumes_when_it_is_back()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"Connect-LbController -Provider HAProxy -Endpoint '{_haproxy.AdminEndpoint}' | Out-Null; $hook = New-LbAlertChannel Webhook -Uri '{_hooks.Url("hook")}'");
+            Assert.False(r.HadErrors, r.ToString());
+            using var run = ps.Start("Invoke-LbHealthRemediation -Pool web -Path /healthz -ProbeTimeoutSec 1 -FailureThreshold 2 -RecoveryThreshold 2 -IntervalSec 1 " +
+                                     $"-Watch -MaxRounds 120 -StateStore '{_redis.Url}' -LeaseTtlSec {LeaseTtlSec} -AlertChannel $hook");
+            var seen = new List<LbRemediationEvent>();
+            await _redis.Process.WaitUntilAsync(async () => await _redis.CommandAsync("GET lbtools:{" + Endpoint + "|web}:lease") != "$-1", Patience, "the runner to hold the pool");
+
+            _redis.Stop();
+            _backends["w2"].Healthy = false;
+            await WaitFor(() => Drain(run, seen).Count(e => e.Type == LbRemediationEventType.ApiFailure) >= 4, "four rounds with Redis down");
+
+            Assert.Equal(0, await AdminState("web", "w2")); // failing for 4 rounds at threshold 2, yet not ejected: nothing changes without the store
+            Assert.DoesNotContain(seen, e => e.Type == LbRemediationEventType.Ejected);
+            Assert.Contains("did not answer", seen.First(e => e.Type == LbRemediationEventType.ApiFailure).Reason);
+            Assert.Equal(1, HookAlerts("ApiFailure"));
+
+            await _redis.RestartAsync();
+            await WaitFor(() => Drain(run, seen).Any(e => e.Type == LbRemediationEventType.Ejected && e.Member == "w2" && e.Applied), "w2 ejected once Redis is back");
+            run.Stop();
+
+            Assert.Contains(seen, e => e.Type == LbRemediationEventType.Restored && e.Reason.Contains("answers again"));
+            Assert.Equal(1, await AdminState("web", "w2"));
+            Assert.Equal(1, HookAlerts("ApiFailure"));
+            Assert.Empty(run.Errors);
+        }
+
+        [Fact]
+        public async Task A_run_that_overlaps_a_running_one_on_the_same_state_files_stops_with_LbStateLocked_and_changes_nothing()
+        {
+            string folder = Path.Combine(_dir, "state");
+            StartRunner("runner-a", 60, folder);
+            await WaitFor(() => Directory.Exists(folder) && Directory.GetFiles(folder, "*.lock.holder").Length == 2, "the first run to lock both pools' files");
+            _backends["w2"].Healthy = false; // a second run that went ahead would write a Detected or Ejected event at threshold 1
+
+            using var ps = new PsSession();
+            var r = ps.Run($"Connect-LbController -Provider HAProxy -Endpoint '{_haproxy.AdminEndpoint}' | Out-Null; " +
+                           $"Invoke-LbHealthRemediation -Pool web, api -Path /healthz -FailureThreshold 1 -StatePath '{folder}' -LockTimeoutSec 1 -Verbose");
+
+            var e = r.AllErrors.Single();
+            Assert.StartsWith("LbStateLocked,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains($"host {Environment.MachineName}, pid ", e.Exception.Message);
+            Assert.DoesNotContain($"pid {Environment.ProcessId},", e.Exception.Message);
+            Assert.Empty(r.Output);
+            Assert.DoesNotContain(r.Verbose, v => v.StartsWith("Round done", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public async Task With_the_file_store_a_runner_killed_after_an_ejection_leaves_a_record_and_the_next_run_restores_the_member()
+        {
+            string folder = Path.Combine(_dir, "state");
+            var first = StartRunner("runner-a", 60, folder);
+            _backends["w2"].Healthy = false;
+            await WaitFor(() => Changes("runner-a").Any(c => c.Member == "w2" && c.Type == "Ejected"), "w2 ejected");
+            first.Kill();
+            _backends["w2"].Healthy = true;
+
+            using var ps = new PsSession();
+            var r = ps.Run($"Connect-LbController -Provider HAProxy -Endpoint '{_haproxy.AdminEndpoint}' | Out-Null; " +
+                           $"Get-LbPool -Name web, api | Invoke-LbHealthRemediation -Path /healthz -RecoveryThreshold 2 -IntervalSec 1 -Watch -MaxRounds 2 -StatePath '{folder}'");
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains(r.Output.Select(o => (LbRemediationEvent)o.BaseObject), e => e.Type == LbRemediationEventType.Restored && e.Member == "w2" && e.Applied);
+            Assert.Equal(0, await AdminState("web", "w2"));
+        }
+
+        [Fact]
+        public async Task An_ejection_in_flight_when_a_run_was_killed_is_found_done_kept_and_restored()
+        {
+            // What a kill between the API call and its confirmation leaves: the intent in the file, the member in maintenance.
+            var w2 = _backends["w2"];
+            string state = Path.Combine(_dir, "web.state.json");
+            File.WriteAllText(state, JsonSerializer.Serialize(new
+            {
+                Version = 1,
+                Pool = "web",
+                Endpoint,
+                Members = new Dictionary<string, object>
+                {
+                    [$"127.0.0.1|{w2.Port}"] = new { Address = "127.0.0.1", w2.Port, Name = "w2", ConsecutiveFailures = 3, PendingEject = "Disable", PendingAt = DateTimeOffset.UtcNow },
+                },
+            }));
+            await _haproxy.RuntimeCommandAsync("set server web/w2 state maint");
+            Assert.Equal(1, await AdminState("web", "w2"));
+
+            using var ps = new PsSession();
+            var r = ps.Run($"Connect-LbController -Provider HAProxy -Endpoint '{_haproxy.AdminEndpoint}' | Out-Null; " +
+                           $"Invoke-LbHealthRemediation -Pool web -Path /healthz -RecoveryThreshold 1 -StatePath '{state}'");
+
+            Assert.False(r.HadErrors, r.ToString());
+            var events = r.Output.Select(o => (LbRemediationEvent)o.BaseObject).ToList();
+            Assert.Contains(events, e => e.Type == LbRemediationEventType.Detected && e.Member == "w2" && e.Reason.Contains("kept as ejected"));
+            Assert.Contains(events, e => e.Type == LbRemediationEventType.Restored && e.Member == "w2" && e.Applied);
+            Assert.Equal(0, await AdminState("web", "w2"));
+            Assert.DoesNotContain("PendingEject\": \"Disable", File.ReadAllText(state));
+        }
+}
 }
