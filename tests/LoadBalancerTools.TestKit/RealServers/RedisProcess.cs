@@ -75,7 +75,7 @@ public sealed class RedisProcess : IAsyncDisposable
         _process = null;
     }
 
-    /// <summary>Sends one inline command and returns the first reply line (+OK, $5, :1, -ERR …), authenticating first when the server has a password.</summary>
+    /// <summary>Sends one inline command and returns the reply (+OK, :1, -ERR …, or a bulk string's content), authenticating first when the server has a password.</summary>
     public async Task<string> CommandAsync(string command, CancellationToken cancellationToken = default)
     {
         using var client = new TcpClient();
@@ -90,7 +90,16 @@ public sealed class RedisProcess : IAsyncDisposable
         await stream.WriteAsync(Encoding.UTF8.GetBytes(command + "\r\n"), cancellationToken).ConfigureAwait(false);
         string first = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "";
         if (!first.StartsWith('$') || first == "$-1") return first;
-        return await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "";
+        // A bulk string may span lines (indented JSON): read exactly its length (ASCII in these tests).
+        var body = new char[int.Parse(first.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture)];
+        int read = 0;
+        while (read < body.Length)
+        {
+            int n = await reader.ReadAsync(body.AsMemory(read), cancellationToken).ConfigureAwait(false);
+            if (n == 0) break;
+            read += n;
+        }
+        return new string(body, 0, read);
     }
 
     public ValueTask DisposeAsync()
