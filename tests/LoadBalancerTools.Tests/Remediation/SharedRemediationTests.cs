@@ -333,5 +333,26 @@ namespace LoadBalancerTools.Tests.Remediation
             Assert.Equal(0, await AdminState("web", "w2"));
             Assert.DoesNotContain("PendingEject\": \"Disable", File.ReadAllText(state));
         }
+
+        [Fact]
+        public async Task The_shared_runbook_run_on_two_machines_at_once_heals_each_pool_from_one_of_them()
+        {
+            _backends["w2"].Healthy = false;
+            string runbook = Path.Combine(RepoPaths.Root, "examples", "Invoke-SharedSelfHealing.ps1");
+            ManagedProcess Machine(string name) => ManagedProcess.Start(name, "dotnet",
+                new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", runbook, "-Provider", "HAProxy", "-Endpoint", _haproxy.AdminEndpoint, "-Pool", "web,api",
+                        "-StateStore", _redis.Url, "-HealthPath", "/healthz", "-FailureThreshold", "2", "-WatchSec", "6", "-IntervalSec", "1", "-JournalPath", JournalOf(name) },
+                workingDirectory: RepoPaths.Root);
+            using var one = Machine("machine-1");
+            using var two = Machine("machine-2");
+
+            Assert.True(await one.WaitForExitAsync(Patience) && await two.WaitForExitAsync(Patience), "the runbooks did not finish");
+
+            Assert.True(one.ExitCode == 0, one.Output);
+            Assert.True(two.ExitCode == 0, two.Output);
+            var ejections = Journal("machine-1").Concat(Journal("machine-2")).Where(l => l.Type == "Ejected" && l.Applied).ToList();
+            Assert.Equal("w2", Assert.Single(ejections).Member);
+            Assert.Equal(1, await AdminState("web", "w2"));
+        }
 }
 }
