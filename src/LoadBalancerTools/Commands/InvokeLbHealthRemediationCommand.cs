@@ -264,7 +264,7 @@ namespace LoadBalancerTools.Commands
                     {
                         WriteVerbose(round.LeftAlone);
                         // Other runners' pools are skipped quietly: a line in the journal, not an event on the pipeline.
-                        if (round.Decisions.Events.Count == 0 && !round.LeftAlone.StartsWith("the state store", StringComparison.Ordinal))
+                        if (!round.StoreFailed)
                             events.Add(new LbRemediationEvent { Timestamp = DateTimeOffset.UtcNow, Type = LbRemediationEventType.Skipped, Pool = round.Target.Pool, Reason = round.LeftAlone });
                         continue;
                     }

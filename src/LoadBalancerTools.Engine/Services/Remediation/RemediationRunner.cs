@@ -200,7 +200,7 @@ namespace LoadBalancerTools.Services.Remediation
 
     /// <summary>
     /// What a change must pass: the pool still held by this runner (the store's lease and fencing token), and the
-    /// state stored before and after it. The defaults hold nothing back and store nothing (a single -WhatIf-free run without state).
+    /// state stored before and after it. None holds nothing back and stores nothing (-WhatIf, unit tests).
     /// </summary>
     public sealed class ChangeGuard
     {

@@ -42,6 +42,9 @@ namespace LoadBalancerTools.Services.Remediation
         public RoundDecisions Decisions { get; }
         /// <summary>Why nothing is done to the pool this round ("pool web held by … until …"); null when this runner acts on it.</summary>
         public string? LeftAlone { get; }
+
+        /// <summary>Left alone because the store did not answer (reported once for the round, not per pool).</summary>
+        public bool StoreFailed { get; internal set; }
     }
 
     /// <summary>
@@ -79,20 +82,33 @@ namespace LoadBalancerTools.Services.Remediation
         public RemediationRunner Runner => _runner;
 
         /// <summary>
-        /// Before the first round: every pool's state read and checked, and with the file store every lock taken, so an
-        /// invalid state or another run's lock stops the run before anything changed.
+        /// Before the first round: every pool's lease taken where it is free and its state read and checked, so an
+        /// invalid state or (with the file store) another run's lock stops the run before anything changed. A
+        /// store that does not answer yet is left to the first round, which reports it and changes nothing.
         /// </summary>
         public async Task OpenAsync(CancellationToken ct)
         {
-            if (_store is RedisStateStore) return; // shared state is read each time the lease is granted
             foreach (var t in Targets)
             {
-                if (!_dryRun) t.Lease = await _store.AcquireAsync(t.Key, ct).ConfigureAwait(false);
-                t.State = await _store.LoadAsync(t.Key, ct).ConfigureAwait(false);
+                try
+                {
+                    if (!_dryRun)
+                    {
+                        var lease = await _store.AcquireAsync(t.Key, ct).ConfigureAwait(false);
+                        if (!lease.Held) continue;
+                        t.Lease = lease;
+                    }
+                    t.State = await _store.LoadAsync(t.Key, ct).ConfigureAwait(false);
+                }
+                catch (LbException ex) when (ex.ErrorId == ErrorIds.StateStoreUnavailable)
+                {
+                    t.Lease = null;
+                    t.State = null;
+                }
             }
         }
 
-        /// <summary>Leases, reads, probes and decides for every pool at once. The returned list has a run-level entry first when the store's health changed.</summary>
+        /// <summary>Leases, reads, probes and decides for every pool at once; beside the pools, the run-level events of the store's health this round.</summary>
         public async Task<(IReadOnlyList<PoolRound> Pools, RoundDecisions Store)> PlanAsync(RemediationPolicy policy, ProbeOptions probe, ILbLog log, CancellationToken ct)
         {
             using var gate = new SemaphoreSlim(Math.Max(1, probe.ThrottleLimit));
@@ -109,7 +125,7 @@ namespace LoadBalancerTools.Services.Remediation
                     // Whatever this runner knew may be stale when the store is back: read it again after the next grant.
                     t.Lease = null;
                     t.State = null;
-                    return new PoolRound(t, new RoundDecisions(), "the state store did not answer");
+                    return new PoolRound(t, new RoundDecisions(), $"pool {t.Pool} left alone: the state store did not answer") { StoreFailed = true };
                 }
             })).ConfigureAwait(false);
             return (rounds, StoreHealth(failures.FirstOrDefault(), failures.Count));
