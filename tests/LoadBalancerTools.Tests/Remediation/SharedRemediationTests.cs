@@ -77,11 +77,10 @@ namespace LoadBalancerTools.Tests.Remediation
 
         private ManagedProcess StartRunner(string id, int rounds, string? store = null)
         {
-            var p = ManagedProcess.Start("runner-" + id, "dotnet",
-                new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _script, "-Module", RepoPaths.ModuleManifest, "-Endpoint", _haproxy.AdminEndpoint,
+            var p = PwshProcess.StartScript("runner-" + id, _script,
+                new[] { "-Module", RepoPaths.ModuleManifest, "-Endpoint", _haproxy.AdminEndpoint,
                         "-Store", store ?? _redis.Url, "-Runner", id, "-Journal", JournalOf(id), "-Rounds", rounds.ToString(CultureInfo.InvariantCulture),
-                        "-LeaseTtlSec", LeaseTtlSec.ToString(CultureInfo.InvariantCulture) },
-                workingDirectory: RepoPaths.Root);
+                        "-LeaseTtlSec", LeaseTtlSec.ToString(CultureInfo.InvariantCulture) });
             _runners.Add(p);
             return p;
         }
@@ -339,10 +338,9 @@ namespace LoadBalancerTools.Tests.Remediation
         {
             _backends["w2"].Healthy = false;
             string runbook = Path.Combine(RepoPaths.Root, "examples", "Invoke-SharedSelfHealing.ps1");
-            ManagedProcess Machine(string name) => ManagedProcess.Start(name, "dotnet",
-                new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", runbook, "-Provider", "HAProxy", "-Endpoint", _haproxy.AdminEndpoint, "-Pool", "web,api",
-                        "-StateStore", _redis.Url, "-HealthPath", "/healthz", "-FailureThreshold", "2", "-WatchSec", "6", "-IntervalSec", "1", "-JournalPath", JournalOf(name) },
-                workingDirectory: RepoPaths.Root);
+            ManagedProcess Machine(string name) => PwshProcess.StartScript(name, runbook,
+                new[] { "-Provider", "HAProxy", "-Endpoint", _haproxy.AdminEndpoint, "-Pool", "web,api",
+                        "-StateStore", _redis.Url, "-HealthPath", "/healthz", "-FailureThreshold", "2", "-WatchSec", "6", "-IntervalSec", "1", "-JournalPath", JournalOf(name) });
             using var one = Machine("machine-1");
             using var two = Machine("machine-2");
 
