@@ -77,8 +77,6 @@ namespace LoadBalancerTools.Services.Remediation
 
         public IReadOnlyList<RemediationTarget> Targets { get; }
 
-        public IRemediationStateStore Store => _store;
-
         public RemediationRunner Runner => _runner;
 
         /// <summary>
