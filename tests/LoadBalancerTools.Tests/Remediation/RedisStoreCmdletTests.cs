@@ -94,5 +94,17 @@ namespace LoadBalancerTools.Tests.Remediation
 
             Assert.StartsWith("LbInvalidStateStore,", r.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
         }
-    }
+    
+        [Fact]
+        public async Task WhatIf_reads_the_shared_state_but_takes_no_lease_and_stores_nothing()
+        {
+            var r = _ps.Run(Run($"-StateStore '{_redis.Url}' -StateSecretName redis -FailureThreshold 1 -MaxEjectPercent 100 -MinHealthyMembers 0 -WhatIf"));
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains(r.Output.Select(o => (LbRemediationEvent)o.BaseObject), e => e.Type == LbRemediationEventType.Ejected && !e.Applied && e.Reason.StartsWith("WhatIf:", StringComparison.Ordinal));
+            Assert.Equal("$-1", await StoredState());
+            Assert.Equal(":0", await _redis.CommandAsync("EXISTS lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:lease"));
+            Assert.False(_nginx.GetServers("web").Single().Down);
+        }
+}
 }
