@@ -35,6 +35,8 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
+        // A separate mode (issue 12): many pools, two runners sharing Redis; see SharedRemediationBench.cs.
+        if (args.Contains("--shared-remediation")) return await SharedRemediationBench.RunAsync(args);
         int members = Option(args, "--members", 1000);
         int big = Option(args, "--big", 10_000);
         int latencyMs = Option(args, "--latency-ms", 5);

@@ -32,6 +32,10 @@ namespace LoadBalancerTools.Errors
         public const string StateFileInvalid = "LbStateFileInvalid";
         /// <summary>Another run holds the state file's lock past -LockTimeoutSec.</summary>
         public const string StateLocked = "LbStateLocked";
+        /// <summary>-StateStore is neither a file path nor a usable redis:// or rediss:// address.</summary>
+        public const string InvalidStateStore = "LbInvalidStateStore";
+        /// <summary>The remediation state store (Redis) did not answer; that round changed nothing.</summary>
+        public const string StateStoreUnavailable = "LbStateStoreUnavailable";
         public const string RemediationFailed = "LbRemediationFailed";
         public const string ProbeFailed = "LbProbeFailed";
         public const string SyncInvalidMember = "LbSyncInvalidMember";

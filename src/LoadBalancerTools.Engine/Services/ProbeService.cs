@@ -50,9 +50,11 @@ namespace LoadBalancerTools.Services
 
         public ProbeService(TimeProvider time) => _time = time;
 
-        public async Task<IReadOnlyList<LbProbeResult>> ProbeAllAsync(IReadOnlyList<LbPoolMember> members, ProbeOptions options, CancellationToken cancellationToken)
+        /// <param name="sharedGate">Bounds probes across several calls (remediation of many pools shares one -ThrottleLimit); null for a gate of this call's own.</param>
+        public async Task<IReadOnlyList<LbProbeResult>> ProbeAllAsync(IReadOnlyList<LbPoolMember> members, ProbeOptions options, CancellationToken cancellationToken, SemaphoreSlim? sharedGate = null)
         {
-            using var gate = new SemaphoreSlim(Math.Max(1, options.ThrottleLimit));
+            using var own = sharedGate == null ? new SemaphoreSlim(Math.Max(1, options.ThrottleLimit)) : null;
+            var gate = sharedGate ?? own!;
             var tasks = members.Select(async m =>
             {
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);

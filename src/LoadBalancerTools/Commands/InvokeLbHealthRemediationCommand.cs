@@ -5,25 +5,30 @@ using System.Linq;
 using System.Management.Automation;
 using LoadBalancerTools.Alerts;
 using LoadBalancerTools.Completers;
+using LoadBalancerTools.Credentials;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Model;
 using LoadBalancerTools.Services;
 using LoadBalancerTools.Services.Remediation;
+using LoadBalancerTools.Services.Remediation.Stores;
 
 namespace LoadBalancerTools.Commands
 {
     /// <summary>
-    /// Self-healing for one pool: probes members, ejects those that keep failing, restores them when they
-    /// recover, alerts, and never ejects so many that the pool collapses. One round per run (for a
-    /// scheduled task with -StatePath), or rounds every -IntervalSec with -Watch.
+    /// Self-healing for pools: probes members, ejects those that keep failing, restores them when they recover,
+    /// alerts, and never ejects so many that a pool collapses. One round per run (for a scheduled task with
+    /// -StatePath or -StateStore), or rounds every -IntervalSec with -Watch. Several pools (names, wildcards, or
+    /// pools piped from Get-LbPool on several connections) are probed and decided together each round; with a
+    /// redis:// state store several runners share the state and each pool is changed by one lease holder only.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "LbHealthRemediation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(LbRemediationEvent))]
     public sealed class InvokeLbHealthRemediationCommand : LbProbeCmdlet
     {
-        [Parameter(Mandatory = true, Position = 0)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(PoolNameCompleter))]
-        public string Pool { get; set; } = "";
+        public string[] Pool { get; set; } = Array.Empty<string>();
 
         /// <summary>Consecutive failed rounds before a member is ejected.</summary>
         [Parameter]
@@ -58,9 +63,43 @@ namespace LoadBalancerTools.Commands
         [ValidateRange(1, int.MaxValue)]
         public int? DurationSec { get; set; }
 
-        /// <summary>A JSON file that keeps failure counts and ejections between runs.</summary>
+        /// <summary>With -Watch: stop after this many rounds (a scheduled task that watches for a while, a test).</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int? MaxRounds { get; set; }
+
+        /// <summary>A JSON file that keeps failure counts and ejections between runs (a folder with one file per pool when several pools are given).</summary>
         [Parameter]
         public string? StatePath { get; set; }
+
+        /// <summary>Where state is kept: a file path (as -StatePath), or redis://host:port[/db] / rediss://… shared by several runners.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StateStore { get; set; }
+
+        /// <summary>Redis credentials (user name "default" for a password alone).</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? StateCredential { get; set; }
+
+        /// <summary>A SecretManagement secret that holds the Redis password or credential.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StateSecretName { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StateVault { get; set; }
+
+        /// <summary>How long a pool's Redis lease lasts unless renewed; default 3 × -IntervalSec, at least 15.</summary>
+        [Parameter]
+        [ValidateRange(1, 86400)]
+        public int? LeaseTtlSec { get; set; }
+
+        /// <summary>This runner's name in leases and messages; default host name and process id. Must be unique among runners.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? RunnerId { get; set; }
 
         /// <summary>How long to wait for another run that holds the state file before stopping with LbStateLocked.</summary>
         [Parameter]
@@ -74,14 +113,22 @@ namespace LoadBalancerTools.Commands
         [Parameter]
         public LbAlertChannel[] AlertChannel { get; set; } = Array.Empty<LbAlertChannel>();
 
+        private readonly List<(LbConnection Connection, string Pool)> _requested = new List<(LbConnection, string)>();
+
         private bool DryRun =>
             MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? ((SwitchParameter)w).IsPresent
                 : SessionState.PSVariable.GetValue("WhatIfPreference") is SwitchParameter p ? p.IsPresent
                 : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
 
-        protected override void EndProcessing()
+        /// <summary>Pools arrive by name and by pipeline (Get-LbPool, from several connections); the rounds run once all have arrived.</summary>
+        protected override void ProcessRecord()
         {
             var connection = ResolveConnection();
+            foreach (string name in Pool) _requested.Add((connection, name));
+        }
+
+        protected override void EndProcessing()
+        {
             var policy = new RemediationPolicy
             {
                 FailureThreshold = FailureThreshold,
@@ -90,54 +137,40 @@ namespace LoadBalancerTools.Commands
                 MaxEjectPercent = MaxEjectPercent,
                 MinHealthyMembers = MinHealthyMembers,
             };
-            RequireAction(connection);
+            var targets = ResolveTargets();
+            foreach (var connection in targets.Select(t => t.Connection).Distinct()) RequireAction(connection);
             var probe = ProbeOptions();
             // Two channels of one type (two Slack webhooks) are told apart in events and messages.
             AlertChannel = LbAlertChannel.Distinct(AlertChannel);
-            if (!Watch && StatePath == null)
+            if (!Watch && StatePath == null && StateStore == null)
             {
                 WriteWarning("This is a single round without -StatePath: failure counts and ejections are not kept for the next run, so a member " +
                              "is never ejected across runs and one ejected now is not restored by a later run. Add -StatePath for scheduled runs, or use -Watch.");
             }
-            string? statePath = StatePath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StatePath);
             string? journalPath = JournalPath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
-            RemediationState state;
-            StateFileLock? held = null;
+            var store = OpenStore(targets.Count);
+            var session = RemediationSession.OnSystemClock(RemediationRunner.OnSystemClock(Pools), store, targets, DryRun);
             try
             {
-                // One run per state file: the lock is held for the whole run, so overlapping runs never both decide.
-                if (statePath != null && !DryRun) held = StateFileLock.Acquire(statePath, TimeSpan.FromSeconds(LockTimeoutSec));
-                state = RemediationState.Load(statePath, Pool, connection.Endpoint.ToString());
+                // One run per state file: locks are taken and every pool's state checked before anything changes.
+                Run(ct => session.OpenAsync(ct));
             }
             catch (LbException ex)
             {
-                held?.Dispose();
-                ThrowLbError(ex, StatePath);
+                store.Dispose();
+                ThrowLbError(ex, StatePath ?? StateStore);
                 return;
             }
 
-            using var stateLock = held;
-            var runner = RemediationRunner.OnSystemClock(Pools);
-            if (!DryRun && statePath != null)
-            {
-                runner.Persist = s =>
-                {
-                    try { s.Save(statePath); }
-                    catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException || ex is LbException)
-                    {
-                        Log.Warning($"Could not write the state file: {ex.Message}");
-                    }
-                };
-            }
             var deadline = DurationSec.HasValue ? DateTimeOffset.UtcNow.AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
-            string source = connection.Endpoint.GetLeftPart(UriPartial.Authority);
-            WriteVerbose($"Remediating pool '{Pool}' on {connection}: eject ({Action}) after {FailureThreshold} failed rounds, restore after {RecoveryThreshold} good ones, at most {MaxEjectPercent}% ejected, at least {MinHealthyMembers} in rotation.");
+            WriteVerbose($"Remediating {targets.Count} pool(s) ({string.Join(", ", targets.Select(t => $"'{t.Pool}' on {t.Connection}"))}) with state in {store.Description}: " +
+                         $"eject ({Action}) after {FailureThreshold} failed rounds, restore after {RecoveryThreshold} good ones, at most {MaxEjectPercent}% ejected, at least {MinHealthyMembers} in rotation.");
             try
             {
-                while (true)
+                for (int round = 1; ; round++)
                 {
-                    RunRound(connection, state, policy, probe, runner, source, statePath, journalPath);
-                    if (!Watch) break;
+                    RunRound(session, policy, probe, journalPath);
+                    if (!Watch || (MaxRounds.HasValue && round >= MaxRounds.Value)) break;
                     var next = DateTimeOffset.UtcNow.AddSeconds(IntervalSec);
                     if (deadline.HasValue && next > deadline.Value) break;
                     Run(ct => System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(IntervalSec), ct));
@@ -145,54 +178,103 @@ namespace LoadBalancerTools.Commands
             }
             finally
             {
-                // Ctrl+C between rounds or inside one: what was decided so far is kept.
-                if (!DryRun) SaveQuietly(state, statePath);
+                // Ctrl+C between rounds or inside one: what was decided so far is kept, and the leases go back at once.
+                session.SaveAllQuietly();
+                session.ReleaseAsync(System.Threading.CancellationToken.None).GetAwaiter().GetResult();
+                store.Dispose();
             }
         }
 
-        private void RunRound(LbConnection connection, RemediationState state, RemediationPolicy policy, ProbeOptions probe, RemediationRunner runner,
-            string source, string? statePath, string? journalPath)
+        /// <summary>Names as given, wildcards matched against each connection's pools, duplicates (by connection and pool) once.</summary>
+        private List<RemediationTarget> ResolveTargets()
         {
-            var decisions = Run(ct => runner.PlanAsync(connection, state, policy, probe, Log, ct));
-            try { RunDecisions(connection, state, policy, runner, source, statePath, journalPath, decisions); }
+            var targets = new List<RemediationTarget>();
+            var seen = new HashSet<PoolKey>();
+            foreach (var group in _requested.GroupBy(r => r.Connection))
+            {
+                IReadOnlyList<LbPool>? listed = null;
+                foreach (var (connection, name) in group)
+                {
+                    var names = new List<string> { name };
+                    if (WildcardPattern.ContainsWildcardCharacters(name))
+                    {
+                        try { listed ??= Run(ct => Pools.GetPoolsAsync(connection, Log, ct)); }
+                        catch (LbException ex) { ThrowLbError(ex, connection); }
+                        var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
+                        names = listed!.Where(p => pattern.IsMatch(p.Pool)).Select(p => p.Pool).ToList();
+                        if (names.Count == 0) WriteWarning($"-Pool '{name}' matches no pool on {connection}.");
+                    }
+                    foreach (var pool in names)
+                    {
+                        var target = new RemediationTarget(connection, pool);
+                        if (seen.Add(target.Key)) targets.Add(target);
+                    }
+                }
+            }
+            if (targets.Count == 0)
+            {
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No pool to remediate: -Pool matched nothing."), ErrorIds.PoolNotFound, ErrorCategory.ObjectNotFound, Pool));
+            }
+            return targets;
+        }
+
+        /// <summary>-StateStore (a file or redis://) or -StatePath; memory for this run only when neither is given.</summary>
+        private IRemediationStateStore OpenStore(int pools)
+        {
+            if (StatePath != null && StateStore != null)
+            {
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("Give -StatePath or -StateStore, not both: -StatePath is the file form of -StateStore."),
+                    ErrorIds.InvalidStateStore, ErrorCategory.InvalidArgument, null));
+            }
+            string? spec = StateStore ?? StatePath;
+            if (spec == null) return new RunOnlyStateStore();
+            if (StateStore != null && (RedisStoreAddress.IsRedis(spec) || spec.Contains("://")))
+            {
+                try
+                {
+                    var address = RedisStoreAddress.Parse(spec);
+                    var credential = StateCredential != null ? StateCredential.GetNetworkCredential()
+                        : StateSecretName != null ? SecretManagementResolver.Resolve(this, StateSecretName, StateVault, "default")
+                        : null;
+                    string runner = RunnerId ?? $"{Environment.MachineName}:{System.Diagnostics.Process.GetCurrentProcess().Id}";
+                    var ttl = TimeSpan.FromSeconds(LeaseTtlSec ?? Math.Max(15, 3 * IntervalSec));
+                    return Run(ct => RedisStateStore.ConnectAsync(address, credential, runner, ttl));
+                }
+                catch (LbException ex)
+                {
+                    // Never the value itself: it may hold a password.
+                    ThrowLbError(ex, null);
+                }
+            }
+            string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(spec);
+            return new FileStateStore(path, pools > 1 || System.IO.Directory.Exists(path), TimeSpan.FromSeconds(LockTimeoutSec));
+        }
+
+        private void RunRound(RemediationSession session, RemediationPolicy policy, ProbeOptions probe, string? journalPath)
+        {
+            var (pools, storeHealth) = Run(ct => session.PlanAsync(policy, probe, Log, ct));
+            var events = new List<LbRemediationEvent>(storeHealth.Events);
+            foreach (var e in storeHealth.Events) WriteObject(e);
+            var alerts = storeHealth.Alerts.Select(a => (Source(session.Targets[0].Connection), a)).ToList();
+            try
+            {
+                foreach (var round in pools)
+                {
+                    if (round.LeftAlone != null)
+                    {
+                        WriteVerbose(round.LeftAlone);
+                        // Other runners' pools are skipped quietly: a line in the journal, not an event on the pipeline.
+                        if (!round.StoreFailed)
+                            events.Add(new LbRemediationEvent { Timestamp = DateTimeOffset.UtcNow, Type = LbRemediationEventType.Skipped, Pool = round.Target.Pool, Reason = round.LeftAlone });
+                        continue;
+                    }
+                    RunDecisions(session, round, policy, events, alerts);
+                    string? notSaved = DryRun ? null : Run(ct => session.SaveAsync(round, ct));
+                    if (notSaved != null) WriteWarning(notSaved);
+                }
+            }
             finally { PersistChanges(); } // once per round, so a -Watch run's ejections last too
-        }
-
-        private void RunDecisions(LbConnection connection, RemediationState state, RemediationPolicy policy, RemediationRunner runner,
-            string source, string? statePath, string? journalPath, RoundDecisions decisions)
-        {
-            var events = new List<LbRemediationEvent>(decisions.Events);
-            var alerts = new List<LbRemediationEvent>(decisions.Alerts);
-            foreach (var e in decisions.Events) WriteObject(e);
-
-            foreach (var decision in decisions.Actions)
-            {
-                string what = $"member {LbPoolMember.FormatEndpoint(decision.Record.Address, decision.Record.Port)} ({decision.Record.Name}) of pool '{Pool}' ({connection})";
-                string action = decision.Kind == DecisionKind.Eject ? $"Eject ({Action}): {decision.Reason}" : $"Restore: {decision.Reason}";
-                bool act = ShouldProcess(what, action);
-                var ev = Run(ct => runner.ApplyAsync(connection, state, policy, decision, act, Log, ct));
-                if (ev.Applied) MarkChanged(connection);
-                events.Add(ev);
-                if (act) alerts.Add(ev);
-                if (!ev.Success) WriteError(new ErrorRecord(new LbException(LbErrorKind.Rejected, ev.Reason), ErrorIds.RemediationFailed, ErrorCategory.InvalidResult, what));
-                WriteObject(ev);
-            }
-
-            if (DryRun && alerts.Count > 0)
-            {
-                // A trial pages nobody: what would have been alerted is shown instead.
-                foreach (var a in alerts) WriteWarning($"What if: alert {AlertService.Title(a)}: {a.Reason}");
-            }
-            else if (alerts.Count > 0 && AlertChannel.Length > 0)
-            {
-                var sent = Run(ct => runner.AlertAsync(AlertChannel, alerts, source, Log, ct));
-                foreach (var s in sent) WriteObject(s);
-                events.AddRange(sent);
-            }
-            else if (alerts.Count > 0)
-            {
-                foreach (var a in alerts) WriteWarning($"{AlertService.Title(a)}: {a.Reason}");
-            }
+            SendAlerts(session.Runner, alerts, events);
 
             // -WhatIf decides without acting: no counts carried into the next real run, no journal of things not done.
             if (DryRun) return;
@@ -205,19 +287,54 @@ namespace LoadBalancerTools.Commands
                 // The decisions were made and are on the pipeline; a full disk must not stop the healing.
                 WriteWarning($"Could not write the journal: {ex.Message}");
             }
-            SaveQuietly(state, statePath);
-            WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Round {0}: {1} event(s), {2} action(s).", state.Round, events.Count, decisions.Actions.Count));
+            WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Round done: {0} pool(s) acted on, {1} left alone, {2} event(s).",
+                pools.Count(p => p.LeftAlone == null), pools.Count(p => p.LeftAlone != null), events.Count));
         }
 
-        private void SaveQuietly(RemediationState state, string? statePath)
+        private static string Source(LbConnection connection) => connection.Endpoint.GetLeftPart(UriPartial.Authority);
+
+        private void RunDecisions(RemediationSession session, PoolRound round, RemediationPolicy policy, List<LbRemediationEvent> events, List<(string, LbRemediationEvent)> alerts)
         {
-            try
+            var connection = round.Target.Connection;
+            string source = Source(connection);
+            var decisions = round.Decisions;
+            events.AddRange(decisions.Events);
+            alerts.AddRange(decisions.Alerts.Select(a => (source, a)));
+            foreach (var e in decisions.Events) WriteObject(e);
+
+            foreach (var decision in decisions.Actions)
             {
-                state.Save(statePath);
+                string what = $"member {LbPoolMember.FormatEndpoint(decision.Record.Address, decision.Record.Port)} ({decision.Record.Name}) of pool '{round.Target.Pool}' ({connection})";
+                string action = decision.Kind == DecisionKind.Eject ? $"Eject ({Action}): {decision.Reason}" : $"Restore: {decision.Reason}";
+                bool act = ShouldProcess(what, action);
+                var ev = Run(ct => session.ApplyAsync(round, policy, decision, act, Log, ct));
+                if (ev.Applied) MarkChanged(connection);
+                events.Add(ev);
+                if (act) alerts.Add((source, ev));
+                if (!ev.Success) WriteError(new ErrorRecord(new LbException(LbErrorKind.Rejected, ev.Reason), ErrorIds.RemediationFailed, ErrorCategory.InvalidResult, what));
+                WriteObject(ev);
             }
-            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException || ex is LbException)
+        }
+
+        private void SendAlerts(RemediationRunner runner, List<(string Source, LbRemediationEvent Event)> alerts, List<LbRemediationEvent> events)
+        {
+            if (DryRun && alerts.Count > 0)
             {
-                if (!Stopping) WriteWarning($"Could not write the state file: {ex.Message}");
+                // A trial pages nobody: what would have been alerted is shown instead.
+                foreach (var a in alerts) WriteWarning($"What if: alert {AlertService.Title(a.Event)}: {a.Event.Reason}");
+            }
+            else if (alerts.Count > 0 && AlertChannel.Length > 0)
+            {
+                foreach (var bySource in alerts.GroupBy(a => a.Source))
+                {
+                    var sent = Run(ct => runner.AlertAsync(AlertChannel, bySource.Select(a => a.Event), bySource.Key, Log, ct));
+                    foreach (var s in sent) WriteObject(s);
+                    events.AddRange(sent);
+                }
+            }
+            else if (alerts.Count > 0)
+            {
+                foreach (var a in alerts) WriteWarning($"{AlertService.Title(a.Event)}: {a.Event.Reason}");
             }
         }
 

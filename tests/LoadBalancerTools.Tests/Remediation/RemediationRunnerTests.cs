@@ -27,7 +27,7 @@ namespace LoadBalancerTools.Tests.Remediation
             var record = state.For(member);
             provider.LoseNextUpdateResponse = true;
 
-            var ev = await runner.ApplyAsync(connection, state, new RemediationPolicy(), new RemediationDecision(DecisionKind.Eject, record, member, "failing"), act: true, new RecordingLog(), CancellationToken.None);
+            var ev = await runner.ApplyAsync(connection, state, new RemediationPolicy(), new RemediationDecision(DecisionKind.Eject, record, member, "failing"), act: true, ChangeGuard.None, new RecordingLog(), CancellationToken.None);
 
             Assert.False(ev.Success);
             Assert.Equal(LbMemberState.Disabled, provider.Snapshot().Single().State); // it did happen

@@ -111,14 +111,19 @@ namespace LoadBalancerTools.Tests.Remediation
             var member = provider.Seed("10.0.0.1", 80);
             var connection = InMemoryProvider.Connect(provider);
             var saved = new System.Collections.Generic.List<string>();
-            var runner = new RemediationRunner(new PoolService(time), new ProbeService(time), new AlertService(new TransportOptions { TimeProvider = time }, time), time)
+            var runner = new RemediationRunner(new PoolService(time), new ProbeService(time), new AlertService(new TransportOptions { TimeProvider = time }, time), time);
+            var guard = new ChangeGuard
             {
-                Persist = s => saved.Add(JsonSerializer.Serialize(s.Members.Values.Single())),
+                Save = (s, _) =>
+                {
+                    saved.Add(JsonSerializer.Serialize(s.Members.Values.Single()));
+                    return Task.FromResult(true);
+                },
             };
             var state = new RemediationState { Pool = "web", Endpoint = "http://in-memory/" };
             var record = state.For(member);
 
-            await runner.ApplyAsync(connection, state, new RemediationPolicy(), new RemediationDecision(DecisionKind.Eject, record, member, "failing"), act: true, new RecordingLog(), CancellationToken.None);
+            await runner.ApplyAsync(connection, state, new RemediationPolicy(), new RemediationDecision(DecisionKind.Eject, record, member, "failing"), act: true, guard, new RecordingLog(), CancellationToken.None);
 
             Assert.Equal(2, saved.Count);
             Assert.Contains("\"PendingEject\":\"Disable\"", saved[0]);   // on disk before the call

@@ -112,32 +112,44 @@ namespace LoadBalancerTools.Services.Remediation
         {
             if (path == null || !File.Exists(path)) return new RemediationState { Pool = pool, Endpoint = endpoint };
             StateFileLock.RefuseLink(path);
+            return Parse(File.ReadAllText(path), $"state file '{path}'", pool, endpoint);
+        }
+
+        /// <summary>
+        /// Reads state from any store (a file, a Redis key) and checks it like user input; <paramref name="source"/>
+        /// names where it came from in the error ("state file '/x'", "state in Redis key 'k'").
+        /// </summary>
+        public static RemediationState Parse(string text, string source, string pool, string endpoint)
+        {
             RemediationState? state;
             try
             {
-                state = JsonSerializer.Deserialize<RemediationState>(File.ReadAllText(path), Json);
+                state = JsonSerializer.Deserialize<RemediationState>(text, Json);
             }
             catch (JsonException ex)
             {
-                throw Invalid(path, $"is not valid remediation state ({ex.Message})");
+                throw Invalid(source, $"is not valid remediation state ({ex.Message})");
             }
-            if (state == null) throw Invalid(path, "holds no state (null)");
-            if (state.Version != CurrentVersion) throw Invalid(path, $"has schema version {state.Version}; this version of the module reads version {CurrentVersion}");
+            if (state == null) throw Invalid(source, "holds no state (null)");
+            if (state.Version != CurrentVersion) throw Invalid(source, $"has schema version {state.Version}; this version of the module reads version {CurrentVersion}");
             if (!string.Equals(state.Pool, pool, StringComparison.Ordinal) || !string.Equals(state.Endpoint, endpoint, StringComparison.OrdinalIgnoreCase))
             {
                 throw new LbException(LbErrorKind.InvalidInput,
-                    $"The state file '{path}' belongs to pool '{state.Pool}' at {state.Endpoint}, not '{pool}' at {endpoint}; use one state file per pool.") { ErrorId = ErrorIds.StateFileInvalid };
+                    $"The {source} belongs to pool '{state.Pool}' at {state.Endpoint}, not '{pool}' at {endpoint}; use one state file per pool.") { ErrorId = ErrorIds.StateFileInvalid };
             }
-            if (state.Members == null) throw Invalid(path, "has no Members object");
+            if (state.Members == null) throw Invalid(source, "has no Members object");
             foreach (var entry in state.Members)
             {
-                var rec = entry.Value ?? throw Invalid(path, $"has an empty record '{entry.Key}'");
+                var rec = entry.Value ?? throw Invalid(source, $"has an empty record '{entry.Key}'");
                 string problem = Validate(rec);
-                if (problem.Length > 0) throw Invalid(path, $"has an invalid record '{entry.Key}': {problem}");
-                if (!string.Equals(entry.Key, rec.Key, StringComparison.Ordinal)) throw Invalid(path, $"has a record filed as '{entry.Key}' that describes '{rec.Key}'");
+                if (problem.Length > 0) throw Invalid(source, $"has an invalid record '{entry.Key}': {problem}");
+                if (!string.Equals(entry.Key, rec.Key, StringComparison.Ordinal)) throw Invalid(source, $"has a record filed as '{entry.Key}' that describes '{rec.Key}'");
             }
             return state;
         }
+
+        /// <summary>The state as the stores keep it (the file's content, the Redis value).</summary>
+        public string ToJson() => JsonSerializer.Serialize(this, Json);
 
         private static readonly string[] Actions = { nameof(RemediationAction.Disable), nameof(RemediationAction.Drain), nameof(RemediationAction.Remove) };
 
@@ -155,8 +167,8 @@ namespace LoadBalancerTools.Services.Remediation
             return "";
         }
 
-        private static LbException Invalid(string path, string problem) =>
-            new LbException(LbErrorKind.InvalidInput, $"The state file '{path}' {problem}. It was left as it is; fix it, or move it aside to start fresh.") { ErrorId = ErrorIds.StateFileInvalid };
+        private static LbException Invalid(string source, string problem) =>
+            new LbException(LbErrorKind.InvalidInput, $"The {source} {problem}. It was left as it is; fix it, or move it aside to start fresh.") { ErrorId = ErrorIds.StateFileInvalid };
 
         /// <summary>
         /// Writes atomically: a temporary file created new and exclusively in the same folder (never an existing
@@ -176,7 +188,7 @@ namespace LoadBalancerTools.Services.Remediation
                 using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 {
                     StateFileSecurity.OwnerOnly(temp);
-                    var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this, Json));
+                    var bytes = System.Text.Encoding.UTF8.GetBytes(ToJson());
                     stream.Write(bytes, 0, bytes.Length);
                     stream.Flush(true);
                 }

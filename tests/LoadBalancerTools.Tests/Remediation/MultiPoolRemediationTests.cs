@@ -1,0 +1,106 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.TestKit;
+using LoadBalancerTools.TestKit.Hosting;
+using LoadBalancerTools.TestKit.RealServers;
+
+namespace LoadBalancerTools.Tests.Remediation
+{
+    /// <summary>
+    /// Many pools in one run, through the engine: pools piped from Get-LbPool on two load balancers (two NGINX Plus
+    /// emulators, one pool name on both), or named with wildcards; the caps apply to each pool on its own, and the
+    /// file store keeps one state file per pool.
+    /// </summary>
+    public sealed class MultiPoolRemediationTests : IAsyncLifetime
+    {
+        private NginxPlusEmulator _a = null!;
+        private NginxPlusEmulator _b = null!;
+        private readonly List<BackendServer> _live = new List<BackendServer>();
+        private PsSession _ps = null!;
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "lbtools-multi-" + Guid.NewGuid().ToString("N"));
+
+        public async Task InitializeAsync()
+        {
+            Directory.CreateDirectory(_dir);
+            for (int i = 0; i < 5; i++) _live.Add(await BackendServer.StartAsync("live" + i));
+            string Dead() => "127.0.0.1:" + FreePort.Next(); // nothing listens: a probe is refused at once
+            _a = await NginxPlusEmulator.StartAsync();
+            _b = await NginxPlusEmulator.StartAsync();
+            _a.AddUpstream("web");
+            foreach (var s in new[] { _live[0].Address, Dead(), _live[1].Address, _live[2].Address }) _a.AddServer("web", s);
+            _a.AddUpstream("api");
+            foreach (var s in new[] { Dead(), Dead(), Dead(), _live[3].Address }) _a.AddServer("api", s);
+            _a.AddUpstream("other");
+            _a.AddServer("other", Dead());
+            _a.AddServer("other", _live[4].Address);
+            _b.AddUpstream("web");
+            foreach (var s in new[] { _live[0].Address, Dead() }) _b.AddServer("web", s);
+            _ps = new PsSession();
+            var r = _ps.Run($"$a = Connect-LbController -Provider NginxPlus -Endpoint '{_a.ApiBase}'; $b = Connect-LbController -Provider NginxPlus -Endpoint '{_b.ApiBase}'");
+            Assert.False(r.HadErrors, r.ToString());
+        }
+
+        public async Task DisposeAsync()
+        {
+            _ps.Dispose();
+            await _a.DisposeAsync();
+            await _b.DisposeAsync();
+            foreach (var b in _live) await b.DisposeAsync();
+            Directory.Delete(_dir, true);
+        }
+
+        private static List<LbRemediationEvent> Events(PsResult r) => r.Output.Select(o => (LbRemediationEvent)o.BaseObject).ToList();
+
+        private static int DownCount(NginxPlusEmulator lb, string pool) => lb.GetServers(pool).Count(s => s.Down);
+
+        [Fact]
+        public void Pools_piped_from_two_load_balancers_are_healed_in_one_round_with_the_caps_per_pool()
+        {
+            var r = _ps.Run("@(Get-LbPool -Name web, api -Connection $a; Get-LbPool -Connection $b) | " +
+                            $"Invoke-LbHealthRemediation -Protocol Tcp -ProbeTimeoutSec 1 -FailureThreshold 1 -MaxEjectPercent 50 -StatePath '{_dir}'");
+
+            Assert.False(r.HadErrors, r.ToString());
+            var events = Events(r);
+            Assert.Equal(1, DownCount(_a, "web"));
+            Assert.Equal(2, DownCount(_a, "api"));       // 50% of 4, though 3 fail: the cap counts this pool, not all 10 members
+            Assert.Equal(1, DownCount(_b, "web"));       // the same pool name on another load balancer is another pool
+            Assert.Equal(0, DownCount(_a, "other"));     // not asked for
+            Assert.Contains(events, e => e.Type == LbRemediationEventType.Skipped && e.Pool == "api" && e.Reason.Contains("-MaxEjectPercent 50 allows at most 2 of 4"));
+            Assert.Equal(4, events.Count(e => e.Type == LbRemediationEventType.Ejected && e.Applied));
+            Assert.All(events, e => Assert.Equal(1, e.Round));
+            // One state file per pool and load balancer in the folder.
+            var files = Directory.GetFiles(_dir, "*.state.json").Select(Path.GetFileName).OrderBy(f => f).ToList();
+            Assert.Equal(3, files.Count);
+            Assert.Equal(2, files.Count(f => f!.StartsWith("web@127.0.0.1_", StringComparison.Ordinal)));
+        }
+
+        [Fact]
+        public void Wildcards_name_several_pools_and_a_second_run_continues_each_pools_counts()
+        {
+            string run = $"Invoke-LbHealthRemediation -Pool 'w*', 'oth?r', web -Connection $a -Protocol Tcp -ProbeTimeoutSec 1 -FailureThreshold 2 -StatePath '{_dir}'";
+
+            var first = Events(_ps.Run(run));
+            var second = Events(_ps.Run(run));
+
+            Assert.Equal(new[] { "other", "web" }, first.Select(e => e.Pool).Distinct().OrderBy(p => p));
+            Assert.All(first, e => Assert.Equal(LbRemediationEventType.Detected, e.Type));
+            Assert.Equal(2, second.Count(e => e.Type == LbRemediationEventType.Ejected && e.Applied));
+            Assert.Equal(1, DownCount(_a, "web"));
+            Assert.Equal(1, DownCount(_a, "other"));
+            Assert.Equal(0, DownCount(_a, "api"));
+        }
+
+        [Fact]
+        public void A_wildcard_that_matches_nothing_warns_and_no_pool_at_all_is_an_error()
+        {
+            var r = _ps.Run("Invoke-LbHealthRemediation -Pool 'nothing*' -Connection $a -Protocol Tcp");
+
+            Assert.Contains(r.Warnings, w => w.Contains("-Pool 'nothing*' matches no pool"));
+            Assert.StartsWith("LbPoolNotFound,", r.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
+        }
+    }
+}

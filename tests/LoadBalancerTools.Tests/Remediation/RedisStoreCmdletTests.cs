@@ -1,0 +1,110 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using LoadBalancerTools.Model;
+using LoadBalancerTools.TestKit;
+using LoadBalancerTools.TestKit.Hosting;
+using LoadBalancerTools.TestKit.RealServers;
+
+namespace LoadBalancerTools.Tests.Remediation
+{
+    /// <summary>
+    /// -StateStore redis:// through the engine, against a real redis-server that requires a password: the
+    /// password comes from -StateCredential or a vault secret and never shows in any stream; bad addresses are
+    /// refused without echoing a password.
+    /// </summary>
+    [Trait("Category", "RealRedis")]
+    public sealed class RedisStoreCmdletTests : IAsyncLifetime
+    {
+        private const string Password = "Redis-Pa55-word-9";
+        private RedisProcess _redis = null!;
+        private NginxPlusEmulator _nginx = null!;
+        private PsSession _ps = null!;
+
+        public async Task InitializeAsync()
+        {
+            _redis = await RedisProcess.StartAsync(Password);
+            _nginx = await NginxPlusEmulator.StartAsync();
+            _nginx.AddUpstream("web");
+            _nginx.AddServer("web", "127.0.0.1:" + FreePort.Next());
+            _ps = new PsSession();
+            var r = _ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' | Out-Null; " +
+                            "New-Module -Name Microsoft.PowerShell.SecretManagement -ScriptBlock { " +
+                            "  function Get-Secret { [CmdletBinding()] param([string]$Name, [string]$Vault) " +
+                            "    if ($Name -ne 'redis') { throw \"The secret $Name was not found.\" } " +
+                            $"    [System.Net.NetworkCredential]::new('', '{Password}').SecurePassword }} " +
+                            "} | Import-Module");
+            Assert.False(r.HadErrors, r.ToString());
+        }
+
+        public async Task DisposeAsync()
+        {
+            _ps.Dispose();
+            await _nginx.DisposeAsync();
+            await _redis.DisposeAsync();
+        }
+
+        private string Run(string extra) => $"Invoke-LbHealthRemediation -Pool web -Protocol Tcp -ProbeTimeoutSec 1 -Verbose -Debug {extra}";
+
+        private Task<string> StoredState() => _redis.CommandAsync("GET lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:state");
+
+        [Fact]
+        public async Task The_password_from_a_vault_secret_opens_the_store_and_shows_nowhere()
+        {
+            var r = _ps.Run(Run($"-StateStore '{_redis.Url}' -StateSecretName redis -StateVault Ops"));
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains("\"ConsecutiveFailures\": 1", await StoredState());
+            Assert.DoesNotContain(Password, r.AllText());
+        }
+
+        [Fact]
+        public async Task A_wrong_password_is_a_store_failure_that_changes_nothing_and_shows_no_password()
+        {
+            const string wrong = "Wrong-Pa55-word-1";
+            var r = _ps.Run($"$cred = [pscredential]::new('default', [System.Net.NetworkCredential]::new('', '{wrong}').SecurePassword); " + Run($"-StateStore '{_redis.Url}' -StateCredential $cred"));
+
+            var failure = r.Output.Select(o => (LbRemediationEvent)o.BaseObject).Single();
+            Assert.Equal(LbRemediationEventType.ApiFailure, failure.Type);
+            Assert.Contains("did not answer", failure.Reason);
+            Assert.Contains(r.Warnings, w => w.Contains("did not answer")); // the alert, without a channel
+            Assert.Equal("$-1", await StoredState());
+            Assert.DoesNotContain(wrong, r.AllText());
+            Assert.DoesNotContain(Password, r.AllText());
+        }
+
+        [Theory]
+        [InlineData("redis://default:" + Password + "@127.0.0.1:6379/0", "must not carry a user name or password")]
+        [InlineData("redis://127.0.0.1:6379/99", "is not a number from 0 to 15")]
+        public void A_bad_address_is_LbInvalidStateStore_and_a_password_in_it_is_never_echoed(string store, string why)
+        {
+            var r = _ps.Run(Run($"-StateStore '{store}'"));
+
+            var e = r.AllErrors.Single();
+            Assert.StartsWith("LbInvalidStateStore,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains(why, e.Exception.Message);
+            Assert.DoesNotContain(Password, r.AllText());
+            Assert.Empty(r.Output);
+        }
+
+        [Fact]
+        public void StatePath_and_StateStore_together_are_refused()
+        {
+            var r = _ps.Run(Run($"-StateStore '{_redis.Url}' -StatePath ./x.json"));
+
+            Assert.StartsWith("LbInvalidStateStore,", r.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
+        }
+    
+        [Fact]
+        public async Task WhatIf_reads_the_shared_state_but_takes_no_lease_and_stores_nothing()
+        {
+            var r = _ps.Run(Run($"-StateStore '{_redis.Url}' -StateSecretName redis -FailureThreshold 1 -MaxEjectPercent 100 -MinHealthyMembers 0 -WhatIf"));
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains(r.Output.Select(o => (LbRemediationEvent)o.BaseObject), e => e.Type == LbRemediationEventType.Ejected && !e.Applied && e.Reason.StartsWith("WhatIf:", StringComparison.Ordinal));
+            Assert.Equal("$-1", await StoredState());
+            Assert.Equal(":0", await _redis.CommandAsync("EXISTS lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:lease"));
+            Assert.False(_nginx.GetServers("web").Single().Down);
+        }
+}
+}
