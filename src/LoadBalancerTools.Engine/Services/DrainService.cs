@@ -116,7 +116,7 @@ namespace LoadBalancerTools.Services
                 {
                     if (drainsOnRemove)
                     {
-                        if (member.State != LbMemberState.Draining) await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                        if (member.State != LbMemberState.Draining) await ConnectionService.ProviderFor(connection).RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
                         log.Verbose($"{member} removed; waiting while {connection.Provider} drains it.");
                     }
                     else if (member.State == LbMemberState.Enabled)

@@ -7,7 +7,7 @@ namespace LoadBalancerTools.Model
 {
     /// <summary>
     /// The vendor options people set on members, beside state and weight. Each provider takes the ones its
-    /// vendor has (see <see cref="Providers.ProviderRegistry.SupportedOptions"/>); the others are refused with
+    /// vendor has (the engine's ProviderRegistry.SupportedOptions); the others are refused with
     /// LbNotSupported before anything is sent. Null means "not given" (on a spec) or "not reported" (on a member).
     /// </summary>
     public sealed class LbMemberOptions
