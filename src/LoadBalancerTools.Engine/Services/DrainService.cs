@@ -80,7 +80,7 @@ namespace LoadBalancerTools.Services
                 var waiting = outcomes.Where(o => o.Error == null && (drainsOnRemove || o.Member != null)).ToList();
                 if (waiting.Count == 0) return outcomes;
                 if (waiting.Count > 1) log.Verbose($"Waiting up to {timeout.TotalSeconds:0} s for {waiting.Count} member(s) to drain.");
-                var condition = drainsOnRemove ? LbWaitCondition.Absent : LbWaitCondition.Drained;
+                var condition = drainsOnRemove ? LbWaitCondition.Absent : LbWaitCondition.Draining;
                 string activity = waiting.Count == 1 ? $"Draining {waiting[0].Original}" : $"Draining {waiting.Count} members";
                 var results = await _waiter.WaitAsync(connection, waiting.Select(o => WaitTarget.Of(o.Original, o)).ToList(), condition, timeout, pollInterval, log, ct,
                     progressId, absentIsMet: true, activity: activity).ConfigureAwait(false);

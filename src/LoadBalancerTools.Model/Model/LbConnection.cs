@@ -24,7 +24,8 @@ namespace LoadBalancerTools.Model
         public string? Region { get; }
         /// <summary>The API version negotiated at connect, when the vendor has one.</summary>
         public string? ApiVersion { get; internal set; }
-        public LbCapabilities Capabilities { get; internal set; }
+        // Internal: PowerShell shows it through the type data (LbTypeData), so ConvertTo-Json writes the name, not a number.
+        internal LbCapabilities Capabilities { get; set; }
         /// <summary>Where the credential came from (Credential, SecretManagement, Environment, DotEnv, None) — never the secret itself.</summary>
         public string CredentialSource { get; internal set; } = "None";
         /// <summary>The .env file that supplied the credential, when one did.</summary>
