@@ -42,8 +42,9 @@ namespace LoadBalancerTools.Tests.Contract
         [Fact]
         public void Declares_its_capabilities_on_the_connection()
         {
+            // Shown by name, so ConvertTo-Json and Export-Csv write "Disable, Drain", not a number.
             var r = Ps.Run("(Get-LbConnection -Default).Capabilities");
-            Assert.Equal(Target.Capabilities, (LbCapabilities)r.Output.Single().BaseObject);
+            Assert.Equal(Target.Capabilities.ToString(), r.Output.Single().BaseObject);
         }
 
         [Fact]
@@ -66,7 +67,8 @@ namespace LoadBalancerTools.Tests.Contract
             {
                 Assert.Equal("LoadBalancerTools.Model.LbPoolMember", o.TypeNames[0]);
                 Assert.Equal(Pool, o.Properties["Pool"].Value);
-                Assert.IsType<LbMemberState>(o.Properties["State"].Value);
+                // The state by name (ConvertTo-Json writes it so), always one of the model's states.
+                Assert.True(Enum.TryParse<LbMemberState>((string)o.Properties["State"].Value, out _));
             });
         }
 
