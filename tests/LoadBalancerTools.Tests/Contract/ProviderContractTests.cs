@@ -176,6 +176,17 @@ namespace LoadBalancerTools.Tests.Contract
             Assert.StartsWith("LbPoolNotFound,", error.FullyQualifiedErrorId);
             Assert.Equal(System.Management.Automation.ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
             Assert.Contains("no-such-pool", error.Exception.Message + error.TargetObject);
+            // In the module's words for every vendor (HAProxy itself says only "Can't find backend."): the pool and the endpoint.
+            string endpoint = Ps.Run("(Get-LbConnection -Default).Endpoint.ToString()").Output.Single().ToString();
+            Assert.StartsWith("Pool 'no-such-pool' was not found on ", error.Exception.Message);
+            Assert.Contains(" at " + endpoint, error.Exception.Message);
+            Assert.Equal("no-such-pool", error.TargetObject);
+
+            // The same words when a change names the missing pool.
+            var set = Ps.Run($"Remove-LbPoolMember -Pool 'no-such-pool' -Address {New.Address} -Port {New.Port} -Confirm:$false");
+            var setError = Assert.Single(set.AllErrors);
+            Assert.StartsWith("LbPoolNotFound,", setError.FullyQualifiedErrorId);
+            Assert.StartsWith("Pool 'no-such-pool' was not found on ", setError.Exception.Message);
         }
 
         /// <summary>A sample value per member option, as Add-LbPoolMember takes it (TlsCaFile needs a file on the load balancer, so it is left to the HAProxy tests).</summary>

@@ -13,7 +13,7 @@ namespace LoadBalancerTools.Tests.Examples
 {
     /// <summary>
     /// The runbooks in examples/, run as a user runs them (<c>&amp; 'script.ps1' -Param ...</c>) on the
-    /// real engine with only the core cmdlets, against the NGINX Plus emulator whose members are real
+    /// full engine (Microsoft.PowerShell.SDK, every built-in module), against the NGINX Plus emulator whose members are real
     /// local backends. What they change is read back from the emulator, not from their own output.
     /// </summary>
     public sealed class ExampleTests : IAsyncLifetime
