@@ -65,7 +65,9 @@ namespace LoadBalancerTools.IsolationTests
                            "[LoadBalancerTools.Model.LbMemberState]::Draining.ToString()\n" +
                            "try { Get-LbPoolMember -Pool nosuch -ErrorAction Stop; 'not thrown' }\n" +
                            "catch [LoadBalancerTools.Errors.LbException] { 'caught ' + $_.Exception.Kind + ' ' + $_.FullyQualifiedErrorId.Split(',')[0] }\n" +
-                           "[LoadBalancerTools.Model.LbPoolMember].Assembly.Location");
+                           "[LoadBalancerTools.Model.LbPoolMember].Assembly.Location\n" +
+                           "(New-LbAlertChannel -Type Slack -Uri https://hooks.example.test/x) -is [LoadBalancerTools.Alerts.LbAlertChannel]\n" +
+                           "[LoadBalancerTools.Errors.ErrorIds]::PoolNotFound");
             Assert.Null(r.Terminating);
             Assert.Equal(new object[] { true, 1, "Draining", "caught NotFound LbPoolNotFound" }, r.Output.Take(4).Select(o => o.BaseObject).ToArray());
 
@@ -75,6 +77,7 @@ namespace LoadBalancerTools.IsolationTests
             Assert.Same(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(model));
             Assert.Equal(Path.Combine(moduleRoot, "LoadBalancerTools.Model.dll"), model.Location);
             Assert.Equal(model.Location, r.Output[4].BaseObject);
+            Assert.Equal(new object[] { true, "LbPoolNotFound" }, r.Output.Skip(5).Select(o => o.BaseObject).ToArray());
             // ... and the isolated engine binds to that same copy: one LbPoolMember type in the process.
             var engine = AppDomain.CurrentDomain.GetAssemblies().Single(a => a.GetName().Name == "LoadBalancerTools.Engine");
             var engineContext = AssemblyLoadContext.GetLoadContext(engine)!;

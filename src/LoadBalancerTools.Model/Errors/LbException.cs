@@ -43,7 +43,7 @@ namespace LoadBalancerTools.Errors
         /// connection lost after sending do not.
         /// </summary>
         public bool MayHaveBeenApplied => Ambiguous || StatusCode >= 500 || Kind == LbErrorKind.Transient || Kind == LbErrorKind.MalformedResponse;
-        /// <summary>A more specific stable error id than the kind gives (the engine's ErrorIds).</summary>
+        /// <summary>A more specific stable error id than the kind gives (see <see cref="ErrorIds"/>).</summary>
         public string? ErrorId { get; set; }
     }
 }

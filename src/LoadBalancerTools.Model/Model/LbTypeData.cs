@@ -32,6 +32,8 @@ namespace LoadBalancerTools.Model
 
         public static string EventType(PSObject record) => ((LbRemediationEvent)record.BaseObject).Type.ToString();
 
+        public static string AlertChannelType(PSObject channel) => ((Alerts.LbAlertChannel)channel.BaseObject).Type.ToString();
+
         public static string ConnectionCapabilities(PSObject connection) => ((LbConnection)connection.BaseObject).Capabilities.ToString();
     }
 }

@@ -34,8 +34,10 @@ namespace LoadBalancerTools.Tests.Architecture
         {
             Holds(Types.InAssembly(Model).ShouldNot().HaveDependencyOnAny(
                     "LoadBalancerTools.Services", "LoadBalancerTools.Providers", "LoadBalancerTools.Http", "LoadBalancerTools.Credentials",
-                    "LoadBalancerTools.Alerts", "LoadBalancerTools.Logging", "LoadBalancerTools.Util", "LoadBalancerTools.Commands", "Polly", "Amazon", "DotNetEnv"),
+                    "LoadBalancerTools.Alerts.AlertService", "LoadBalancerTools.Alerts.Journal", "LoadBalancerTools.Logging", "LoadBalancerTools.Util",
+                    "LoadBalancerTools.Commands", "Polly", "Amazon", "DotNetEnv"),
                 "model types depend on the engine or a third-party library");
+            Assert.DoesNotContain(Model.GetReferencedAssemblies(), a => a.Name!.StartsWith("LoadBalancerTools", System.StringComparison.Ordinal));
         }
 
         [Fact]

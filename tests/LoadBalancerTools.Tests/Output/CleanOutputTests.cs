@@ -90,6 +90,9 @@ namespace LoadBalancerTools.Tests.Output
             Assert.DoesNotContain("\"Connection\"", pool);
             string connection = (string)Run("Get-LbConnection | ConvertTo-Json -Compress").Output.Single().BaseObject;
             Assert.Contains("\"Capabilities\":\"", connection);
+            string channel = (string)Run("New-LbAlertChannel -Type Teams -Uri https://hooks.example.test/x | ConvertTo-Json -Compress").Output.Single().BaseObject;
+            Assert.Contains("\"Type\":\"Teams\"", channel);
+            Assert.DoesNotContain("hooks.example.test", channel);   // the webhook URL is a secret
         }
 
         [Fact]
