@@ -100,6 +100,20 @@ namespace LoadBalancerTools.Tests.Output
         }
 
         [Fact]
+        public async System.Threading.Tasks.Task The_hidden_Connection_still_binds_down_the_pipeline()
+        {
+            // A second load balancer becomes the default; pools read from the first must still reach the first.
+            await using var other = await LoadBalancerTools.TestKit.NginxPlusEmulator.StartAsync();
+            other.AddUpstream("web");
+            other.AddServer("web", "10.9.9.9:80");
+            var r = Run("$first = Get-LbConnection -Default\n" +
+                        $"Connect-LbController -Provider NginxPlus -Endpoint '{other.ApiBase}' | Out-Null\n" +
+                        "Get-LbPool -Connection $first | Get-LbPoolMember | ForEach-Object { $_.Address + ' ' + $_.Connection.Endpoint }\n" +
+                        "Get-LbPoolMember -Pool web | ForEach-Object { $_.Address + ' ' + $_.Connection.Endpoint }");
+            Assert.Equal(new[] { $"10.0.0.1 {Nginx.ApiBase}", $"10.0.0.2 {Nginx.ApiBase}", $"10.9.9.9 {other.ApiBase}" }, r.Output.Select(o => o.ToString()));
+        }
+
+        [Fact]
         public void The_table_column_names_work_in_Select_Object_and_Sort_Object()
         {
             Seed();
