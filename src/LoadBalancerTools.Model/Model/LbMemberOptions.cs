@@ -56,7 +56,8 @@ namespace LoadBalancerTools.Model
             return given;
         }
 
-        public bool IsEmpty => Given().Count == 0;
+        // Internal: a helper, not data; it would be one more column in Export-Csv and one more field in ConvertTo-Json.
+        internal bool IsEmpty => Given().Count == 0;
 
         /// <summary>The option of this name, or null.</summary>
         public object? Get(string name) => Given().FirstOrDefault(g => g.Name == name).Value;
