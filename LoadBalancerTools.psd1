@@ -2,6 +2,9 @@
     RootModule           = 'LoadBalancerTools.dll'
     # Imported before the root module: it sets up the isolated loading of Dependencies/.
     NestedModules        = @('LoadBalancerTools.Loader.dll')
+    # The model and error types, loaded in the default context so that scripts can name them
+    # ([LoadBalancerTools.Model.LbPoolMember], catch [LoadBalancerTools.Errors.LbException]); no third-party references.
+    RequiredAssemblies   = @('LoadBalancerTools.Model.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '5d0c1c3e-8f1e-4b7a-9d55-3f6a2b7c9e41'
     Author               = 'LoadBalancerTools contributors'
@@ -10,6 +13,7 @@
     Description          = 'Manage and self-heal load balancer backend pools (NGINX Plus, F5 BIG-IP, NetScaler, AWS ELBv2, HAProxy, Caddy) with typed objects, retries, -WhatIf and desired-state sync.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Core', 'Desktop')
+    TypesToProcess       = @('LoadBalancerTools.types.ps1xml')
     FormatsToProcess     = @('LoadBalancerTools.format.ps1xml')
     CmdletsToExport      = @(
         'Connect-LbController'

@@ -47,12 +47,26 @@ namespace LoadBalancerTools
 
             protected override Assembly? Load(AssemblyName assemblyName)
             {
+                // The model the user's scripts name lives in the default context (the manifest's RequiredAssemblies):
+                // the engine must bind to that very copy, or a [LoadBalancerTools.Model.LbPoolMember] from a script
+                // would be a different type from the engine's.
+                if (ModuleAssemblyLoader.IsShared(assemblyName.Name)) return FromDefaultContext(assemblyName);
                 string file = Path.Combine(_directory, assemblyName.Name + ".dll");
                 // Not ours (System.Management.Automation, the framework): the host's copy, so types are shared.
                 if (!File.Exists(file)) return null;
                 // Shipped only for Windows PowerShell (System.Memory, System.Text.Json...): the runtime's own is newer and must be shared.
                 if (File.Exists(Path.Combine(_frameworkDirectory, assemblyName.Name + ".dll"))) return null;
                 return LoadFromAssemblyPath(file);
+            }
+
+            private static Assembly? FromDefaultContext(AssemblyName assemblyName)
+            {
+                foreach (var loaded in AppDomain.CurrentDomain.GetAssemblies())
+                {
+                    if (string.Equals(loaded.GetName().Name, assemblyName.Name, StringComparison.Ordinal) && GetLoadContext(loaded) == Default) return loaded;
+                }
+                // Not loaded yet (an engine type touched before the manifest's RequiredAssemblies ran): the default context loads it.
+                return Default.LoadFromAssemblyName(assemblyName);
             }
         }
     }

@@ -80,7 +80,7 @@ namespace LoadBalancerTools.Services
                 var waiting = outcomes.Where(o => o.Error == null && (drainsOnRemove || o.Member != null)).ToList();
                 if (waiting.Count == 0) return outcomes;
                 if (waiting.Count > 1) log.Verbose($"Waiting up to {timeout.TotalSeconds:0} s for {waiting.Count} member(s) to drain.");
-                var condition = drainsOnRemove ? LbWaitCondition.Absent : LbWaitCondition.Drained;
+                var condition = drainsOnRemove ? LbWaitCondition.Absent : LbWaitCondition.Draining;
                 string activity = waiting.Count == 1 ? $"Draining {waiting[0].Original}" : $"Draining {waiting.Count} members";
                 var results = await _waiter.WaitAsync(connection, waiting.Select(o => WaitTarget.Of(o.Original, o)).ToList(), condition, timeout, pollInterval, log, ct,
                     progressId, absentIsMet: true, activity: activity).ConfigureAwait(false);
@@ -116,7 +116,7 @@ namespace LoadBalancerTools.Services
                 {
                     if (drainsOnRemove)
                     {
-                        if (member.State != LbMemberState.Draining) await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                        if (member.State != LbMemberState.Draining) await ConnectionService.ProviderFor(connection).RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
                         log.Verbose($"{member} removed; waiting while {connection.Provider} drains it.");
                     }
                     else if (member.State == LbMemberState.Enabled)

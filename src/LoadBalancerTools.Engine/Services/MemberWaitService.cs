@@ -10,17 +10,6 @@ using LoadBalancerTools.Model;
 
 namespace LoadBalancerTools.Services
 {
-    /// <summary>What Wait-LbPoolMember waits for.</summary>
-    public enum LbWaitCondition
-    {
-        /// <summary>The load balancer reports the member Healthy.</summary>
-        Healthy,
-        /// <summary>Out of rotation (Draining, Disabled or ForcedOffline) with no active connections.</summary>
-        Drained,
-        /// <summary>Not in the pool.</summary>
-        Absent,
-    }
-
     /// <summary>One member to wait for.</summary>
     public sealed class WaitTarget
     {
@@ -123,8 +112,8 @@ namespace LoadBalancerTools.Services
             long start = _time.GetTimestamp();
             bool counts = connection.Supports(LbCapabilities.ActiveConnections);
             activity ??= targets.Count == 1
-                ? $"Waiting for {targets[0].Description} to be {condition}"
-                : $"Waiting for {targets.Count} members to be {condition}";
+                ? $"Waiting for {targets[0].Description} to be {Word(condition)}"
+                : $"Waiting for {targets.Count} members to be {Word(condition)}";
             if (pollInterval <= TimeSpan.Zero) pollInterval = TimeSpan.FromSeconds(1);
 
             while (true)
@@ -219,10 +208,13 @@ namespace LoadBalancerTools.Services
                 seen = condition == LbWaitCondition.Absent ? "it is still in the pool (" + string.Join(", ", parts) + ")" : "it has " + string.Join(", ", parts);
             }
             return new LbException(LbErrorKind.Conflict, string.Format(CultureInfo.InvariantCulture,
-                "Timed out after {0:0.#} s waiting for {1} to be {2}: {3}.", timeout.TotalSeconds, r.Target.Description, condition, seen))
+                "Timed out after {0:0.#} s waiting for {1} to be {2}: {3}.", timeout.TotalSeconds, r.Target.Description, Word(condition), seen))
             { ErrorId = ErrorIds.WaitTimeout };
         }
 
         private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
+
+        /// <summary>The goal in words: a member waited on for Draining is done when it is drained.</summary>
+        private static string Word(LbWaitCondition condition) => condition == LbWaitCondition.Draining ? "Drained" : condition.ToString();
     }
 }

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Logging;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Providers;
 
 namespace LoadBalancerTools.Services
 {
@@ -44,14 +45,30 @@ namespace LoadBalancerTools.Services
         public async Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct)
         {
             Util.MemberAddress.ValidatePoolName(pool);
-            var members = await connection.ProviderInstance.GetMembersAsync(pool, log, ct).ConfigureAwait(false);
+            IReadOnlyList<LbPoolMember> members;
+            try
+            {
+                members = await ConnectionService.ProviderFor(connection).GetMembersAsync(pool, log, ct).ConfigureAwait(false);
+            }
+            catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound)
+            {
+                throw PoolNotFound(connection, pool, ex);
+            }
             foreach (var m in members) m.Connection = connection;
             return members;
         }
 
+        /// <summary>
+        /// A missing pool in the module's own words, the same for every vendor (HAProxy says only "Can't find
+        /// backend."): which pool, on which load balancer. The vendor's answer stays as the inner exception.
+        /// </summary>
+        internal static LbException PoolNotFound(LbConnection connection, string pool, LbException vendor) =>
+            new LbException(LbErrorKind.NotFound, $"Pool '{pool}' was not found on {connection.Provider} at {connection.Endpoint}. Get-LbPool lists the pools there.",
+                vendor.VendorCode, vendor.StatusCode, vendor) { ErrorId = ErrorIds.PoolNotFound };
+
         public async Task<IReadOnlyList<LbPool>> GetPoolsAsync(LbConnection connection, ILbLog log, CancellationToken ct)
         {
-            var pools = await connection.ProviderInstance.GetPoolsAsync(log, ct).ConfigureAwait(false);
+            var pools = await ConnectionService.ProviderFor(connection).GetPoolsAsync(log, ct).ConfigureAwait(false);
             foreach (var p in pools) p.Connection = connection;
             return pools;
         }
@@ -164,7 +181,7 @@ namespace LoadBalancerTools.Services
             {
                 try
                 {
-                    var added = await connection.ProviderInstance.AddMemberAsync(pool, spec, log, ct).ConfigureAwait(false);
+                    var added = await ConnectionService.ProviderFor(connection).AddMemberAsync(pool, spec, log, ct).ConfigureAwait(false);
                     added.Connection = connection;
                     return (added, ChangeOutcome.Changed);
                 }
@@ -254,7 +271,7 @@ namespace LoadBalancerTools.Services
                 log.Verbose($"{current} already has {update}; nothing to change.");
                 return (current, ChangeOutcome.Unchanged);
             }
-            var updated = await connection.ProviderInstance.UpdateMemberAsync(current, needed, log, ct).ConfigureAwait(false);
+            var updated = await ConnectionService.ProviderFor(connection).UpdateMemberAsync(current, needed, log, ct).ConfigureAwait(false);
             updated.Connection = connection;
             return (updated, ChangeOutcome.Changed);
         }
@@ -304,7 +321,7 @@ namespace LoadBalancerTools.Services
             {
                 try
                 {
-                    await connection.ProviderInstance.RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
+                    await ConnectionService.ProviderFor(connection).RemoveMemberAsync(member, log, ct).ConfigureAwait(false);
                     return ChangeOutcome.Changed;
                 }
                 catch (LbException ex) when (ex.Kind == LbErrorKind.NotFound && ex.ErrorId != ErrorIds.PoolNotFound)
@@ -353,7 +370,7 @@ namespace LoadBalancerTools.Services
         /// </summary>
         public async Task<string?> PersistAsync(LbConnection connection, ILbLog log, CancellationToken ct)
         {
-            if (!(connection.ProviderInstance is Providers.IPersistingProvider persisting) || persisting.PersistAction == null) return null;
+            if (!(ConnectionService.ProviderFor(connection) is IPersistingProvider persisting) || persisting.PersistAction == null) return null;
             try
             {
                 await persisting.PersistAsync(log, ct).ConfigureAwait(false);
@@ -370,7 +387,7 @@ namespace LoadBalancerTools.Services
         /// <summary>NotSupported unless the provider has member slots to fill (HAProxy server-template).</summary>
         public static void RequireSlots(LbConnection connection)
         {
-            if (!(connection.ProviderInstance is Providers.ITemplateSlotProvider))
+            if (!(ConnectionService.ProviderFor(connection) is ITemplateSlotProvider))
             {
                 throw new LbException(LbErrorKind.NotSupported,
                     $"-UseTemplateSlot is not supported by this provider ({connection.Provider}): it has no server-template slots.") { ErrorId = ErrorIds.NotSupported };
@@ -384,7 +401,7 @@ namespace LoadBalancerTools.Services
             RequireWritable(member);
             using (var handle = await MemberLock.AcquireAsync(connection, member.Pool, member.Address, member.Port, ct).ConfigureAwait(false))
             {
-                await ((Providers.ITemplateSlotProvider)connection.ProviderInstance).ReturnSlotAsync(member, log, ct).ConfigureAwait(false);
+                await ((ITemplateSlotProvider)ConnectionService.ProviderFor(connection)).ReturnSlotAsync(member, log, ct).ConfigureAwait(false);
                 handle.MarkChanged();
                 return ChangeOutcome.Changed;
             }
@@ -393,7 +410,7 @@ namespace LoadBalancerTools.Services
         /// <summary>NotSupported unless the provider keeps nodes apart from members (F5), before anything is sent.</summary>
         public static void RequireNodes(LbConnection connection)
         {
-            if (!(connection.ProviderInstance is Providers.INodeProvider))
+            if (!(ConnectionService.ProviderFor(connection) is INodeProvider))
             {
                 throw new LbException(LbErrorKind.NotSupported,
                     $"-RemoveNode is not supported by this provider ({connection.Provider}): its members have no separate node object.") { ErrorId = ErrorIds.NotSupported };
@@ -404,7 +421,7 @@ namespace LoadBalancerTools.Services
         public Task<bool> RemoveNodeIfUnusedAsync(LbConnection connection, LbPoolMember member, ILbLog log, CancellationToken ct)
         {
             RequireNodes(connection);
-            return ((Providers.INodeProvider)connection.ProviderInstance).RemoveNodeIfUnusedAsync(member, log, ct);
+            return ((INodeProvider)ConnectionService.ProviderFor(connection)).RemoveNodeIfUnusedAsync(member, log, ct);
         }
 
         /// <summary>NotSupported naming each option the provider lacks, and InvalidInput for values out of range, before anything is sent.</summary>

@@ -233,13 +233,13 @@ namespace LoadBalancerTools.Services
                 // Additions first, removals last: the pool never has fewer members serving than it needs in between.
                 // Where the vendor has them, its own bulk features carry the work: one atomic transaction (F5),
                 // or many members per call (ELBv2); otherwise bounded parallel single calls.
-                if (connection.ProviderInstance is ITransactionalProvider tx && first.Count > 1 && !options.RecheckBeforeAdd)
+                if (ConnectionService.ProviderFor(connection) is ITransactionalProvider tx && first.Count > 1 && !options.RecheckBeforeAdd)
                 {
                     await ApplyAtomicallyAsync(tx, first, progress, log, ct).ConfigureAwait(false);
                 }
                 else
                 {
-                    if (connection.ProviderInstance is IBatchProvider batch && !options.RecheckBeforeAdd)
+                    if (ConnectionService.ProviderFor(connection) is IBatchProvider batch && !options.RecheckBeforeAdd)
                     {
                         var adds = first.Where(c => c.Action == LbChangeAction.Add).ToList();
                         await AddInBatchesAsync(batch, pool, adds, progress, log, ct).ConfigureAwait(false);

@@ -29,6 +29,7 @@ namespace LoadBalancerTools.Commands
         public int? Weight { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [DrainingWord]
         public LbMemberState? State { get; set; }
 
         /// <summary>Member name, for providers that name members (HAProxy); derived from address and port otherwise.</summary>
@@ -161,7 +162,7 @@ namespace LoadBalancerTools.Commands
             }
             catch (LbException ex)
             {
-                WriteLbError(ex, spec.Endpoint);
+                WriteLbError(ex, spec);
             }
         }
 

@@ -4,9 +4,9 @@ using System.Net;
 using LoadBalancerTools.Completers;
 using LoadBalancerTools.Credentials;
 using LoadBalancerTools.Errors;
-using LoadBalancerTools.Http;
 using LoadBalancerTools.Model;
 using LoadBalancerTools.Providers;
+using LoadBalancerTools.Services;
 using LoadBalancerTools.Session;
 
 namespace LoadBalancerTools.Commands
@@ -118,21 +118,12 @@ namespace LoadBalancerTools.Commands
             }
             Endpoint = endpoint;
 
-            var settings = new LbConnectionSettings(provider!, Endpoint!)
-            {
-                Transport = new TransportOptions
-                {
-                    TotalTimeout = TimeSpan.FromSeconds(TimeoutSec),
-                    AttemptTimeout = TimeSpan.FromSeconds(Math.Min(30, TimeoutSec)),
-                    MaxRetries = MaxRetries,
-                    SkipCertificateCheck = SkipCertificateCheck,
-                },
-                Partition = Partition,
-                Region = Region,
-                ProfileName = ProfileName,
-                SaveConfig = SaveConfig,
-                SyncGroup = SyncGroup,
-            };
+            var settings = ConnectionService.NewSettings(provider!, Endpoint!, TimeoutSec, MaxRetries, SkipCertificateCheck);
+            settings.Partition = Partition;
+            settings.Region = Region;
+            settings.ProfileName = ProfileName;
+            settings.SaveConfig = SaveConfig;
+            settings.SyncGroup = SyncGroup;
             if (SyncGroup != null && provider != "F5")
             {
                 ThrowTerminatingError(new ErrorRecord(
@@ -147,38 +138,34 @@ namespace LoadBalancerTools.Commands
                 WriteWarning($"TLS certificate validation is off for {Endpoint.GetLeftPart(UriPartial.Authority)}: the connection can be intercepted. Use -SkipCertificateCheck only for test systems.");
             }
 
-            ILbProvider? instance = null;
+            LbConnection connection = null!;
             try
             {
-                ProviderRegistry.TryCreate(settings, out instance);
+                connection = ConnectionService.Open(settings);
             }
             catch (LbException ex)
             {
                 // A provider checks its endpoint's form (HAProxy wants tcp:// or unix://) before any I/O.
                 ThrowLbError(ex, Endpoint);
             }
-            var connection = new LbConnection(instance!, Endpoint!, Region)
-            {
-                CredentialSource = source,
-                CredentialFile = credentialFile,
-                UserName = settings.Credential?.UserName,
-                SkipCertificateCheck = SkipCertificateCheck,
-                TimeoutSec = TimeoutSec,
-                MaxRetries = MaxRetries,
-            };
             try
             {
-                Run(ct => instance!.ConnectAsync(Log, ct));
+                Run(ct => ConnectionService.ConnectAsync(connection, Log, ct));
             }
             catch (LbException ex)
             {
-                instance!.Dispose();
                 var record = ToErrorRecord(ex, Endpoint);
                 ThrowTerminatingError(new ErrorRecord(
                     new LbException(ex.Kind, $"Could not connect to {provider} at {Endpoint}: {ex.Message}", ex.VendorCode, ex.StatusCode),
                     ex.Kind == LbErrorKind.AuthenticationFailed ? ErrorIds.AuthenticationFailed : ErrorIds.ConnectFailed,
                     record.CategoryInfo.Category, Endpoint));
             }
+            connection.CredentialSource = source;
+            connection.CredentialFile = credentialFile;
+            connection.UserName = settings.Credential?.UserName;
+            connection.SkipCertificateCheck = SkipCertificateCheck;
+            connection.TimeoutSec = TimeoutSec;
+            connection.MaxRetries = MaxRetries;
             ConnectionStore.Add(connection);
             WriteVerbose($"Connected to {provider} at {Endpoint} (API {connection.ApiVersion ?? "n/a"}, credential from {source}); it is now the default connection.");
             WriteObject(connection);

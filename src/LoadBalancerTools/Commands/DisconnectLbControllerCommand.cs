@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
 using LoadBalancerTools.Session;
 
 namespace LoadBalancerTools.Commands
@@ -28,7 +29,7 @@ namespace LoadBalancerTools.Commands
             }
             try
             {
-                Run(ct => connection.ProviderInstance.DisconnectAsync(Log, ct));
+                Run(ct => ConnectionService.DisconnectAsync(connection, Log, ct));
             }
             catch (LbException ex)
             {
@@ -37,8 +38,7 @@ namespace LoadBalancerTools.Commands
             }
             finally
             {
-                connection.IsConnected = false;
-                connection.ProviderInstance.Dispose();
+                // DisconnectAsync has already released the provider, whatever the server answered.
                 ConnectionStore.Remove(connection);
             }
             WriteVerbose($"Disconnected from {connection}.");

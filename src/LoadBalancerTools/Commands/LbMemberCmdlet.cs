@@ -56,7 +56,11 @@ namespace LoadBalancerTools.Commands
         protected static string Describe(LbConnection connection, string pool, LbMemberSelector selector) =>
             $"{char.ToLowerInvariant(selector.ToString()[0])}{selector.ToString().Substring(1)} of pool '{pool}' ({connection})";
 
-        /// <summary>What an error record points at: the piped object, or the selector's description.</summary>
-        protected object ErrorTarget(string described) => (object?)InputObject ?? described;
+        /// <summary>
+        /// What an error record points at (its TargetObject): the piped member, else the member found, else what was
+        /// asked for as an LbMemberSpec (address, port, name), so that scripts read $_.TargetObject.Address.
+        /// </summary>
+        protected object ErrorTarget(LbMemberSelector selector, LbPoolMember? found = null) =>
+            (object?)InputObject ?? (object?)found ?? new LbMemberSpec(selector.Address ?? "", selector.Port ?? 0) { Name = selector.Name };
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Management.Automation;
 using LoadBalancerTools.Errors;
+using LoadBalancerTools.Model;
 using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Commands
@@ -33,12 +34,13 @@ namespace LoadBalancerTools.Commands
             if (target == null) return;
             var (connection, pool, selector) = target.Value;
             string what = Describe(connection, pool, selector);
+            LbPoolMember? resolved = null;
             try
             {
                 if (RemoveNode) PoolService.RequireNodes(connection);
                 if (UseTemplateSlot) PoolService.RequireSlots(connection);
                 var found = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct));
-                var current = found.Member;
+                var current = resolved = found.Member;
                 if (current == null)
                 {
                     WriteVerbose($"{what} does not exist; nothing to remove.");
@@ -70,7 +72,7 @@ namespace LoadBalancerTools.Commands
             }
             catch (LbException ex)
             {
-                WriteLbError(ex, ErrorTarget(what));
+                WriteLbError(ex, ErrorTarget(selector, resolved));
             }
         }
     }

@@ -7,13 +7,14 @@ using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Commands
 {
-    /// <summary>Changes a member's state (Enabled, Disabled, Drain, ForcedOffline) or weight; what is already as asked is left alone.</summary>
+    /// <summary>Changes a member's state (Enabled, Disabled, Draining, ForcedOffline; Drain is still accepted) or weight; what is already as asked is left alone.</summary>
     [Cmdlet(VerbsCommon.Set, "LbPoolMember", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(LbPoolMember))]
     public sealed class SetLbPoolMemberCommand : LbMemberCmdlet
     {
         [Parameter]
-        public SetState? State { get; set; }
+        [DrainingWord]
+        public LbMemberState? State { get; set; }
 
         [Parameter]
         [ValidateRange(0, 65535)]
@@ -86,19 +87,6 @@ namespace LoadBalancerTools.Commands
         };
 
 
-        /// <summary>
-        /// The states a user sets: the member states, with "Drain" kept beside "Draining" so that scripts written
-        /// with either word work (objects and Add-LbPoolMember say Draining).
-        /// </summary>
-        public enum SetState
-        {
-            Enabled,
-            Disabled,
-            Draining,
-            ForcedOffline,
-            Drain,
-        }
-
         protected override void ProcessRecord()
         {
             var options = Options();
@@ -111,14 +99,15 @@ namespace LoadBalancerTools.Commands
             if (target == null) return;
             var (connection, pool, selector) = target.Value;
             string what = Describe(connection, pool, selector);
-            var update = new LbMemberUpdate { State = ToModel(State), Weight = Weight, DrainTimeoutSec = DrainTimeoutSec, Options = options.IsEmpty ? null : options };
+            var update = new LbMemberUpdate { State = State, Weight = Weight, DrainTimeoutSec = DrainTimeoutSec, Options = options.IsEmpty ? null : options };
+            LbPoolMember? resolved = null;
             try
             {
                 PoolService.RequireCapabilities(connection, update);
-                var current = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct)).Member;
+                var current = resolved = Run(ct => Pools.ResolveAsync(connection, pool, selector, Log, ct)).Member;
                 if (current == null)
                 {
-                    WriteLbError(new LbException(LbErrorKind.NotFound, $"{what} does not exist.") { ErrorId = ErrorIds.MemberNotFound }, ErrorTarget(what));
+                    WriteLbError(new LbException(LbErrorKind.NotFound, $"{what} does not exist.") { ErrorId = ErrorIds.MemberNotFound }, ErrorTarget(selector));
                     return;
                 }
                 what = Describe(connection, current);
@@ -141,22 +130,12 @@ namespace LoadBalancerTools.Commands
             }
             catch (LbException ex)
             {
-                WriteLbError(ex, ErrorTarget(what));
+                WriteLbError(ex, ErrorTarget(selector, resolved));
             }
         }
 
         private bool ConfirmSuppressed() =>
             MyInvocation.BoundParameters.TryGetValue("Confirm", out object? confirm) && confirm is SwitchParameter s && !s.IsPresent;
-
-        private static LbMemberState? ToModel(SetState? state) => state switch
-        {
-            SetState.Enabled => LbMemberState.Enabled,
-            SetState.Disabled => LbMemberState.Disabled,
-            SetState.Drain => LbMemberState.Draining,
-            SetState.Draining => LbMemberState.Draining,
-            SetState.ForcedOffline => LbMemberState.ForcedOffline,
-            _ => null,
-        };
 
         private static string Change(LbPoolMember current, LbMemberUpdate update)
         {

@@ -9,19 +9,20 @@ using LoadBalancerTools.Services;
 namespace LoadBalancerTools.Commands
 {
     /// <summary>
-    /// Waits until members are Healthy, Drained (out of rotation with no active connections) or Absent
+    /// Waits until members are Healthy, drained (-State Draining: out of rotation with no active connections) or Absent
     /// from their pool, polling the load balancer; a member still not there at the timeout is an error.
     /// Piped members are waited for together, with one read per pool per poll.
     /// </summary>
-    /// <remarks>Writes each member as last read once it is Healthy or Drained; nothing for Absent.</remarks>
+    /// <remarks>Writes each member as last read once it is Healthy or drained; nothing for Absent.</remarks>
     [Cmdlet(VerbsLifecycle.Wait, "LbPoolMember", DefaultParameterSetName = ByName)]
     [OutputType(typeof(LbPoolMember))]
     public sealed class WaitLbPoolMemberCommand : LbMemberCmdlet
     {
         private readonly List<(LbConnection Connection, WaitTarget Target)> _targets = new List<(LbConnection, WaitTarget)>();
 
-        /// <summary>What to wait for: Healthy, Drained or Absent.</summary>
+        /// <summary>What to wait for: Healthy, Draining (drained: out of rotation, no connections; Drained is still accepted) or Absent.</summary>
         [Parameter(Mandatory = true)]
+        [DrainingWord]
         public LbWaitCondition State { get; set; }
 
         /// <summary>How long to wait, in seconds, for all the members together.</summary>
@@ -41,7 +42,7 @@ namespace LoadBalancerTools.Commands
             var target = ResolveTarget();
             if (target == null) return;
             var (connection, pool, selector) = target.Value;
-            _targets.Add((connection, new WaitTarget(pool, selector.Address ?? "", selector.Port ?? 0, ErrorTarget(Describe(connection, pool, selector)))
+            _targets.Add((connection, new WaitTarget(pool, selector.Address ?? "", selector.Port ?? 0, ErrorTarget(selector))
             {
                 MemberId = selector.MemberId,
                 Name = selector.Name,

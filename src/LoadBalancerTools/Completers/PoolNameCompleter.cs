@@ -7,6 +7,7 @@ using System.Management.Automation.Language;
 using System.Threading;
 using LoadBalancerTools.Logging;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
 using LoadBalancerTools.Session;
 
 namespace LoadBalancerTools.Completers
@@ -24,7 +25,7 @@ namespace LoadBalancerTools.Completers
             try
             {
                 using var budget = new CancellationTokenSource(Budget);
-                var pools = connection.ProviderInstance.GetPoolsAsync(NullLog.Instance, budget.Token).GetAwaiter().GetResult();
+                var pools = new PoolService().GetPoolsAsync(connection, NullLog.Instance, budget.Token).GetAwaiter().GetResult();
                 return pools
                     .Where(p => p.Pool.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                     .OrderBy(p => p.Pool, StringComparer.OrdinalIgnoreCase)
@@ -51,7 +52,7 @@ namespace LoadBalancerTools.Completers
             try
             {
                 using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                var members = connection.ProviderInstance.GetMembersAsync(pool!, NullLog.Instance, budget.Token).GetAwaiter().GetResult();
+                var members = new PoolService().GetMembersAsync(connection, pool!, NullLog.Instance, budget.Token).GetAwaiter().GetResult();
                 return members
                     .Select(m => m.Address)
                     .Distinct(StringComparer.OrdinalIgnoreCase)

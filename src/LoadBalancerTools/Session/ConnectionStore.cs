@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation.Runspaces;
 using LoadBalancerTools.Model;
+using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Session
 {
@@ -28,7 +29,11 @@ namespace LoadBalancerTools.Session
                 {
                     runspace.StateChanged += (s, e) =>
                     {
-                        if (e.RunspaceStateInfo.State == RunspaceState.Closed) Slots.TryRemove(key, out Slot _);
+                        // A closed runspace's connections can never be used again: release their providers.
+                        if (e.RunspaceStateInfo.State == RunspaceState.Closed && Slots.TryRemove(key, out Slot? closed))
+                        {
+                            lock (closed) foreach (var connection in closed.All) ConnectionService.Forget(connection);
+                        }
                     };
                 }
                 return new Slot();

@@ -7,8 +7,8 @@ using System.Management.Automation.Runspaces;
 namespace LoadBalancerTools.TestKit.Hosting
 {
     /// <summary>
-    /// A real PowerShell engine in this process, with the built module imported: tests type what a user
-    /// types and read back objects, error records and every stream.
+    /// A real PowerShell engine in this process (Microsoft.PowerShell.SDK: every built-in module, as in pwsh),
+    /// with the built module imported: tests type what a user types and read back objects, error records and every stream.
     /// </summary>
     public sealed class PsSession : IDisposable
     {

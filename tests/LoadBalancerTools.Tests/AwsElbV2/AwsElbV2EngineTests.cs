@@ -80,7 +80,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             (LbMemberState, LbMemberHealth, string) Of(string id)
             {
                 var o = r.Output.Single(m => (string)m.Properties["Address"].Value == id);
-                return ((LbMemberState)o.Properties["State"].Value, (LbMemberHealth)o.Properties["Health"].Value, (string)o.Properties["HealthReason"].Value);
+                return (Enum.Parse<LbMemberState>((string)o.Properties["State"].Value), Enum.Parse<LbMemberHealth>((string)o.Properties["Health"].Value), (string)o.Properties["HealthReason"].Value);
             }
             Assert.Equal((LbMemberState.Enabled, LbMemberHealth.Healthy, "healthy"), Of("i-0000000000000000a"));
             Assert.Equal((LbMemberState.Enabled, LbMemberHealth.Checking, "Elb.RegistrationInProgress"), Of("i-0000000000000000b"));

@@ -150,7 +150,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             _emulator.AddTarget("web", "i-0aaaaaaaaaaaaaaa1", 80);
             // Generous per-call timeouts: fake time moves while a real HTTP call is in flight.
             using var provider = await ConnectAsync(new TransportOptions { TimeProvider = time, AttemptTimeout = TimeSpan.FromDays(1), TotalTimeout = TimeSpan.FromDays(1) });
-            var connection = new LbConnection(provider, _emulator.Endpoint, _emulator.Region);
+            var connection = ConnectionService.Register(provider, _emulator.Endpoint, _emulator.Region);
             var pools = new PoolService(time) { DrainPollInterval = TimeSpan.FromSeconds(10) };
             var log = new RecordingLog();
 

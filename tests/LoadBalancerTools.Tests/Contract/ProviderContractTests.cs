@@ -42,8 +42,9 @@ namespace LoadBalancerTools.Tests.Contract
         [Fact]
         public void Declares_its_capabilities_on_the_connection()
         {
+            // Shown by name, so ConvertTo-Json and Export-Csv write "Disable, Drain", not a number.
             var r = Ps.Run("(Get-LbConnection -Default).Capabilities");
-            Assert.Equal(Target.Capabilities, (LbCapabilities)r.Output.Single().BaseObject);
+            Assert.Equal(Target.Capabilities.ToString(), r.Output.Single().BaseObject);
         }
 
         [Fact]
@@ -66,7 +67,8 @@ namespace LoadBalancerTools.Tests.Contract
             {
                 Assert.Equal("LoadBalancerTools.Model.LbPoolMember", o.TypeNames[0]);
                 Assert.Equal(Pool, o.Properties["Pool"].Value);
-                Assert.IsType<LbMemberState>(o.Properties["State"].Value);
+                // The state by name (ConvertTo-Json writes it so), always one of the model's states.
+                Assert.True(Enum.TryParse<LbMemberState>((string)o.Properties["State"].Value, out _));
             });
         }
 
@@ -174,6 +176,17 @@ namespace LoadBalancerTools.Tests.Contract
             Assert.StartsWith("LbPoolNotFound,", error.FullyQualifiedErrorId);
             Assert.Equal(System.Management.Automation.ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
             Assert.Contains("no-such-pool", error.Exception.Message + error.TargetObject);
+            // In the module's words for every vendor (HAProxy itself says only "Can't find backend."): the pool and the endpoint.
+            string endpoint = Ps.Run("(Get-LbConnection -Default).Endpoint.ToString()").Output.Single().ToString();
+            Assert.StartsWith("Pool 'no-such-pool' was not found on ", error.Exception.Message);
+            Assert.Contains(" at " + endpoint, error.Exception.Message);
+            Assert.Equal("no-such-pool", error.TargetObject);
+
+            // The same words when a change names the missing pool.
+            var set = Ps.Run($"Remove-LbPoolMember -Pool 'no-such-pool' -Address {New.Address} -Port {New.Port} -Confirm:$false");
+            var setError = Assert.Single(set.AllErrors);
+            Assert.StartsWith("LbPoolNotFound,", setError.FullyQualifiedErrorId);
+            Assert.StartsWith("Pool 'no-such-pool' was not found on ", setError.Exception.Message);
         }
 
         /// <summary>A sample value per member option, as Add-LbPoolMember takes it (TlsCaFile needs a file on the load balancer, so it is left to the HAProxy tests).</summary>

@@ -195,12 +195,12 @@ namespace LoadBalancerTools.Tests.F5
 
             Assert.False(r.HadErrors, r.ToString());
             var byAddress = r.Output.ToDictionary(o => (string)o.Properties["Address"].Value);
-            Assert.Equal(LbMemberState.Enabled, byAddress["10.0.0.1"].Properties["State"].Value);
-            Assert.Equal(LbMemberHealth.Healthy, byAddress["10.0.0.1"].Properties["Health"].Value);
+            Assert.Equal(nameof(LbMemberState.Enabled), byAddress["10.0.0.1"].Properties["State"].Value);
+            Assert.Equal(nameof(LbMemberHealth.Healthy), byAddress["10.0.0.1"].Properties["Health"].Value);
             Assert.Equal(12L, byAddress["10.0.0.1"].Properties["ActiveConnections"].Value);
-            Assert.Equal(LbMemberState.ForcedOffline, byAddress["10.0.0.2"].Properties["State"].Value);
-            Assert.Equal(LbMemberHealth.Unhealthy, byAddress["10.0.0.2"].Properties["Health"].Value);
-            Assert.Equal(LbMemberState.Disabled, byAddress["10.0.0.3"].Properties["State"].Value);
+            Assert.Equal(nameof(LbMemberState.ForcedOffline), byAddress["10.0.0.2"].Properties["State"].Value);
+            Assert.Equal(nameof(LbMemberHealth.Unhealthy), byAddress["10.0.0.2"].Properties["Health"].Value);
+            Assert.Equal(nameof(LbMemberState.Disabled), byAddress["10.0.0.3"].Properties["State"].Value);
             Assert.Equal(1, _f5.CountRequests("GET", "/members/stats"));
             Assert.Equal(3, _f5.Requests.Count); // the list, one stats call, one read of node states
         }

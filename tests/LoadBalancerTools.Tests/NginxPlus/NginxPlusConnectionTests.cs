@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading.Tasks;
+using LoadBalancerTools.Model;
 using LoadBalancerTools.TestKit;
 using LoadBalancerTools.TestKit.Hosting;
 
@@ -95,7 +96,7 @@ namespace LoadBalancerTools.Tests.NginxPlus
             Assert.StartsWith("LbApiReadOnly,", e.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.PermissionDenied, e.CategoryInfo.Category);
             Assert.Contains("api write=on", e.Exception.Message);
-            Assert.Equal("10.0.0.5:80", e.TargetObject);
+            Assert.Equal("10.0.0.5:80", Assert.IsType<LbMemberSpec>(e.TargetObject).Endpoint);
             nginx.WriteEnabled = true;
 
             var stat = ps.Run("Add-LbPoolMember -Pool legacy -Address 10.0.0.5 -Port 80");

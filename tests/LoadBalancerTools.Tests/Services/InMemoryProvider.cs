@@ -7,6 +7,7 @@ using LoadBalancerTools.Errors;
 using LoadBalancerTools.Logging;
 using LoadBalancerTools.Model;
 using LoadBalancerTools.Providers;
+using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Tests.Services
 {
@@ -29,7 +30,7 @@ namespace LoadBalancerTools.Tests.Services
         /// <summary>Called for each member on every read, to let a test move its state along.</summary>
         public Action<LbPoolMember>? OnRead;
 
-        public static LbConnection Connect(InMemoryProvider provider) => new LbConnection(provider, new Uri("http://in-memory/"));
+        public static LbConnection Connect(InMemoryProvider provider) => ConnectionService.Register(provider, new Uri("http://in-memory/"));
 
         public LbPoolMember Seed(string address, int port, long active = 0)
         {

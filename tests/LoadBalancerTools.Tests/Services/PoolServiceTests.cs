@@ -15,7 +15,7 @@ namespace LoadBalancerTools.Tests.Services
         private readonly FakeTimeProvider _time = new FakeTimeProvider();
         private readonly InMemoryProvider _provider = new InMemoryProvider();
         private readonly RecordingLog _log = new RecordingLog();
-        private readonly LbConnection _connection;
+        private LbConnection _connection;
         private readonly PoolService _service;
 
         public PoolServiceTests()
@@ -113,6 +113,7 @@ namespace LoadBalancerTools.Tests.Services
         public async Task Without_connection_counts_a_drain_waits_until_the_vendor_stops_reporting_draining()
         {
             _provider.Capabilities = LbCapabilities.Drain | LbCapabilities.Disable;
+            _connection = InMemoryProvider.Connect(_provider); // a connection takes its capabilities when it connects
             _provider.Seed("10.0.0.1", 80);
             int reads = 0;
             _provider.OnRead = m => { if (m.State == LbMemberState.Draining && ++reads >= 3) m.State = LbMemberState.Disabled; };
@@ -138,6 +139,7 @@ namespace LoadBalancerTools.Tests.Services
         {
             var m = _provider.Seed("10.0.0.1", 80);
             _provider.Capabilities = LbCapabilities.None;
+            _connection = InMemoryProvider.Connect(_provider); // a connection takes its capabilities when it connects
             var ex = await Assert.ThrowsAsync<LbException>(() => _service.SetMemberAsync(_connection, m, new LbMemberUpdate { State = LbMemberState.Disabled }, _log, CancellationToken.None));
             Assert.Equal(LbErrorKind.NotSupported, ex.Kind);
             Assert.Contains("not supported by this provider (InMemory)", ex.Message);

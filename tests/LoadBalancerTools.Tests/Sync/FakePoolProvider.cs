@@ -7,6 +7,7 @@ using LoadBalancerTools.Errors;
 using LoadBalancerTools.Logging;
 using LoadBalancerTools.Model;
 using LoadBalancerTools.Providers;
+using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Tests.Sync
 {
@@ -30,7 +31,7 @@ namespace LoadBalancerTools.Tests.Sync
         /// <summary>Awaited inside each add, before it is applied: lets a test hold adds in flight.</summary>
         public Func<LbMemberSpec, Task>? DuringAdd;
 
-        public static LbConnection Connect(FakePoolProvider provider) => new LbConnection(provider, new Uri("http://fake/"));
+        public static LbConnection Connect(FakePoolProvider provider) => ConnectionService.Register(provider, new Uri("http://fake/"));
 
         public LbPoolMember Seed(string address, int port, LbMemberState state = LbMemberState.Enabled, int weight = 1, long active = 0,
             LbMemberHealth health = LbMemberHealth.Healthy)

@@ -53,7 +53,7 @@ namespace LoadBalancerTools.Tests.Sync
             _provider.Seed("10.0.0.2", 80, LbMemberState.Enabled, active: 0);
             _provider.DrainPerRead = 2; // 5 -> 3 -> 1 -> 0: drained on the third read
 
-            var results = await Wait(LbWaitCondition.Drained, TimeSpan.FromSeconds(30), ("10.0.0.1", 80), ("10.0.0.2", 80));
+            var results = await Wait(LbWaitCondition.Draining, TimeSpan.FromSeconds(30), ("10.0.0.1", 80), ("10.0.0.2", 80));
 
             Assert.True(results[0].Met);
             Assert.Equal(0, results[0].Member!.ActiveConnections);
@@ -83,7 +83,7 @@ namespace LoadBalancerTools.Tests.Sync
         {
             _provider.Seed("10.0.0.1", 80, LbMemberState.Draining, active: 3);
 
-            var result = Assert.Single(await Wait(LbWaitCondition.Drained, TimeSpan.FromSeconds(10), ("10.0.0.1", 80)));
+            var result = Assert.Single(await Wait(LbWaitCondition.Draining, TimeSpan.FromSeconds(10), ("10.0.0.1", 80)));
 
             Assert.False(result.Met);
             Assert.Equal(ErrorIds.WaitTimeout, result.Error!.ErrorId);

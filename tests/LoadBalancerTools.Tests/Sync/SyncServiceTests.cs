@@ -17,7 +17,7 @@ namespace LoadBalancerTools.Tests.Sync
         private readonly FakeTimeProvider _time = new FakeTimeProvider();
         private readonly FakePoolProvider _provider = new FakePoolProvider();
         private readonly RecordingLog _log = new RecordingLog();
-        private readonly LbConnection _connection;
+        private LbConnection _connection;
         private readonly SyncService _sync;
 
         public SyncServiceTests()
@@ -214,6 +214,7 @@ namespace LoadBalancerTools.Tests.Sync
         public void What_the_provider_cannot_do_is_refused_before_anything_is_sent()
         {
             _provider.Capabilities = LbCapabilities.ActiveConnections; // like Caddy: no weight, no states
+            _connection = FakePoolProvider.Connect(_provider); // a connection takes its capabilities when it connects
             var problems = SyncService.CheckCapabilities(_connection, new[] { D(1, "10.0.0.1", weight: 3), D(2, "10.0.0.2"), D(3, "10.0.0.3", state: LbMemberState.Disabled), D(4, "10.0.0.4", state: LbMemberState.Enabled) });
 
             Assert.Equal(2, problems.Count);

@@ -30,7 +30,8 @@ namespace LoadBalancerTools.Alerts
         /// <summary>The name given with New-LbAlertChannel -Name, if any.</summary>
         public string? Label { get; }
 
-        public LbAlertChannelType Type { get; }
+        // Internal: PowerShell shows it by name through the type data (LbTypeData), as for the model's enums.
+        internal LbAlertChannelType Type { get; }
         /// <summary>"Uri", "RoutingKey" or "Secret &lt;name&gt;": where the secret part came from.</summary>
         public string Source { get; }
         /// <summary>How events and messages name the channel: its -Name, else type and source.</summary>

@@ -33,7 +33,7 @@ namespace LoadBalancerTools.Model
     /// </summary>
     public sealed class LbChange
     {
-        public LbChange(LbChangeAction action, string pool, string address, int port)
+        internal LbChange(LbChangeAction action, string pool, string address, int port)
         {
             Action = action;
             Pool = pool;
@@ -41,7 +41,8 @@ namespace LoadBalancerTools.Model
             Port = port;
         }
 
-        public LbChangeAction Action { get; }
+        // Internal: PowerShell shows it through the type data (LbTypeData), so ConvertTo-Json writes the name, not a number.
+        internal LbChangeAction Action { get; }
         public string Provider { get; set; } = "";
         public string Pool { get; }
         public string Address { get; }
@@ -49,21 +50,22 @@ namespace LoadBalancerTools.Model
         /// <summary>The member's name: as given for an add, as the load balancer reports it otherwise.</summary>
         public string? Name { get; set; }
         /// <summary>State before the change; null for an add.</summary>
-        public LbMemberState? StateBefore { get; set; }
+        internal LbMemberState? StateBefore { get; set; }
         /// <summary>State the change sets; null when the change leaves it alone (and for a remove).</summary>
-        public LbMemberState? StateAfter { get; set; }
+        internal LbMemberState? StateAfter { get; set; }
         public int? WeightBefore { get; set; }
         public int? WeightAfter { get; set; }
         /// <summary>Vendor options to set (add and update); null for none.</summary>
         public LbMemberOptions? Options { get; set; }
         /// <summary>How the options differ now ("MaxConnections 5 (now 0)"), for an update.</summary>
         public string? OptionsBefore { get; set; }
-        public LbChangeStatus Status { get; set; } = LbChangeStatus.Planned;
+        internal LbChangeStatus Status { get; set; } = LbChangeStatus.Planned;
         /// <summary>Why the change failed or was skipped; null otherwise.</summary>
         public string? Error { get; set; }
         /// <summary>The stable id of the failure's cause (see the module's error ids), for scripts to match on.</summary>
         public string? ErrorId { get; set; }
-        public LbConnection? Connection { get; set; }
+        // Internal: a hidden property in the type data, so Export-Csv and ConvertTo-Json leave it out; $x.Connection still reads it.
+        internal LbConnection? Connection { get; set; }
         /// <summary>The vendor's identity of the member changed (update and remove): the change reaches exactly this member.</summary>
         public string? MemberId { get; set; }
 

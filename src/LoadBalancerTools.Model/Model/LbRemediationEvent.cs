@@ -22,7 +22,8 @@ namespace LoadBalancerTools.Model
     public sealed class LbRemediationEvent
     {
         public DateTimeOffset Timestamp { get; set; }
-        public LbRemediationEventType Type { get; set; }
+        // Internal: PowerShell shows it through the type data (LbTypeData), so ConvertTo-Json writes the name, not a number.
+        internal LbRemediationEventType Type { get; set; }
         public string Pool { get; set; } = "";
         public string? Address { get; set; }
         public int? Port { get; set; }

@@ -12,12 +12,14 @@ namespace LoadBalancerTools.Model
         /// <summary>http://…/path or tcp://address:port.</summary>
         public string Target { get; set; } = "";
         public bool Success { get; set; }
-        public LbMemberHealth Status => Success ? LbMemberHealth.Healthy : LbMemberHealth.Unhealthy;
+        // Internal: PowerShell shows it through the type data (LbTypeData), so ConvertTo-Json writes the name, not a number.
+        internal LbMemberHealth Status => Success ? LbMemberHealth.Healthy : LbMemberHealth.Unhealthy;
         public int? StatusCode { get; set; }
         public double LatencyMs { get; set; }
         public string? Error { get; set; }
         public DateTimeOffset Timestamp { get; set; }
-        public LbConnection? Connection { get; set; }
+        // Internal: a hidden property in the type data, so Export-Csv and ConvertTo-Json leave it out; $x.Connection still reads it.
+        internal LbConnection? Connection { get; set; }
 
         public override string ToString() => $"{Target} {(Success ? "ok" : "failed")}{(Error != null ? ": " + Error : "")}";
     }

@@ -1,16 +1,18 @@
 using System;
-using LoadBalancerTools.Providers;
 
 namespace LoadBalancerTools.Model
 {
-    /// <summary>A live connection to one load balancer's management API. Holds no secret in any public member.</summary>
+    /// <summary>
+    /// A live connection to one load balancer's management API: what it is and how it was made. Holds no
+    /// secret in any public member, and no provider: the engine's connection registry maps <see cref="Id"/>
+    /// to the provider that talks to the load balancer.
+    /// </summary>
     public sealed class LbConnection
     {
-        internal LbConnection(ILbProvider provider, Uri endpoint, string? region = null)
+        internal LbConnection(string provider, Uri endpoint, string? region = null)
         {
-            Provider = provider.ProviderName;
+            Provider = provider;
             Endpoint = endpoint;
-            ProviderInstance = provider;
             Id = Guid.NewGuid();
             ConnectedAt = DateTimeOffset.UtcNow;
             Region = region;
@@ -20,8 +22,10 @@ namespace LoadBalancerTools.Model
         public string Provider { get; }
         public Uri Endpoint { get; }
         public string? Region { get; }
-        public string? ApiVersion => ProviderInstance.ApiVersion;
-        public LbCapabilities Capabilities => ProviderInstance.Capabilities;
+        /// <summary>The API version negotiated at connect, when the vendor has one.</summary>
+        public string? ApiVersion { get; internal set; }
+        // Internal: PowerShell shows it through the type data (LbTypeData), so ConvertTo-Json writes the name, not a number.
+        internal LbCapabilities Capabilities { get; set; }
         /// <summary>Where the credential came from (Credential, SecretManagement, Environment, DotEnv, None) — never the secret itself.</summary>
         public string CredentialSource { get; internal set; } = "None";
         /// <summary>The .env file that supplied the credential, when one did.</summary>
@@ -33,8 +37,6 @@ namespace LoadBalancerTools.Model
         public DateTimeOffset ConnectedAt { get; }
         public bool IsConnected { get; internal set; } = true;
         public bool IsDefault { get; internal set; }
-
-        internal ILbProvider ProviderInstance { get; }
 
         public bool Supports(LbCapabilities capability) => (Capabilities & capability) == capability;
 

@@ -7,7 +7,7 @@ namespace LoadBalancerTools.Model
 {
     /// <summary>
     /// The vendor options people set on members, beside state and weight. Each provider takes the ones its
-    /// vendor has (see <see cref="Providers.ProviderRegistry.SupportedOptions"/>); the others are refused with
+    /// vendor has (the engine's ProviderRegistry.SupportedOptions); the others are refused with
     /// LbNotSupported before anything is sent. Null means "not given" (on a spec) or "not reported" (on a member).
     /// </summary>
     public sealed class LbMemberOptions
@@ -56,7 +56,8 @@ namespace LoadBalancerTools.Model
             return given;
         }
 
-        public bool IsEmpty => Given().Count == 0;
+        // Internal: a helper, not data; it would be one more column in Export-Csv and one more field in ConvertTo-Json.
+        internal bool IsEmpty => Given().Count == 0;
 
         /// <summary>The option of this name, or null.</summary>
         public object? Get(string name) => Given().FirstOrDefault(g => g.Name == name).Value;

@@ -11,9 +11,10 @@ namespace LoadBalancerTools.Model
         public int HealthyCount { get; set; }
         /// <summary>Vendor-specific extra detail (algorithm, zone, ARN...).</summary>
         public string? Description { get; set; }
-        public LbConnection? Connection { get; set; }
+        // Internal: a hidden property in the type data, so Export-Csv and ConvertTo-Json leave it out; $x.Raw still reads it.
+        internal LbConnection? Connection { get; set; }
         /// <summary>The vendor's own record, as parsed from its API.</summary>
-        public object? Raw { get; set; }
+        internal object? Raw { get; set; }
 
         public override string ToString() => Pool;
     }

@@ -11,8 +11,9 @@ namespace LoadBalancerTools.Model
         public string Address { get; set; } = "";
         public int Port { get; set; }
         public string Name { get; set; } = "";
-        public LbMemberState State { get; set; }
-        public LbMemberHealth Health { get; set; } = LbMemberHealth.Unknown;
+        // Internal: PowerShell shows it through the type data (LbTypeData), so ConvertTo-Json writes the name, not a number.
+        internal LbMemberState State { get; set; }
+        internal LbMemberHealth Health { get; set; } = LbMemberHealth.Unknown;
         /// <summary>The vendor's reason or detail behind Health (for example an AWS reason code).</summary>
         public string? HealthReason { get; set; }
         public int? Weight { get; set; }
@@ -36,8 +37,10 @@ namespace LoadBalancerTools.Model
         public string? ReadOnlyReason { get; set; }
         /// <summary>The member is listed but cannot be changed or removed through the API (see <see cref="ReadOnlyReason"/>).</summary>
         public bool ReadOnly => ReadOnlyReason != null;
-        public LbConnection? Connection { get; set; }
-        public object? Raw { get; set; }
+        // Internal: a hidden property in the type data, so Export-Csv and ConvertTo-Json leave it out; $x.Raw still reads it.
+        internal LbConnection? Connection { get; set; }
+        /// <summary>The vendor's own record, as parsed from its API.</summary>
+        internal object? Raw { get; set; }
 
         /// <summary>The address:port form used in messages, with brackets for IPv6.</summary>
         public string Endpoint => FormatEndpoint(Address, Port);

@@ -47,4 +47,15 @@ namespace LoadBalancerTools.Model
         /// </summary>
         DrainOnRemove = 256,
     }
+
+    /// <summary>What Wait-LbPoolMember waits for. "Drained", the word of earlier versions, is still accepted for Draining.</summary>
+    public enum LbWaitCondition
+    {
+        /// <summary>The load balancer reports the member Healthy.</summary>
+        Healthy,
+        /// <summary>Drained: out of rotation (Draining, Disabled or ForcedOffline) with no active connections.</summary>
+        Draining,
+        /// <summary>Not in the pool.</summary>
+        Absent,
+    }
 }
