@@ -23,7 +23,7 @@
     Exit codes: 0 when every round ran and every change worked; 1 when a change failed, Redis or the load
     balancer could not be reached, or a parameter is wrong.
 
-    Runs in pwsh 7 and in Windows PowerShell 5.1: typed parameters, Join-Path, no syntax newer than 5.1.
+    Runs on Windows PowerShell 5.1 and PowerShell 7: typed parameters, Join-Path, no syntax newer than 5.1.
 
     SCHEDULING (the same on both machines)
 
