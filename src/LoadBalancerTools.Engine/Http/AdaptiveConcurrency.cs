@@ -37,6 +37,15 @@ namespace LoadBalancerTools.Http
         public const double DecreaseFactor = 0.7;
         /// <summary>An answer slower than this multiple of the fastest recent one means a queue is building: no raise.</summary>
         public const double LatencyTolerance = 2.0;
+        /// <summary>
+        /// The highest refusal rate that may count as background noise: when the round after a cut is refused at
+        /// about the background rate and no more than this, the refusals did not follow the load, and the cut is undone.
+        /// </summary>
+        public const double NoiseTolerance = 0.25;
+        // Slow on purpose: the background refusal rate, which a cut is judged against, must not move with one burst.
+        private const double RateSmoothing = 0.01;
+        /// <summary>Fewest answers after a cut before judging whether it helped: fewer say too little about a rate.</summary>
+        public const int MinProbationAnswers = 40;
 
         private readonly object _lock = new object();
         private readonly Queue<TaskCompletionSource<bool>> _waiters = new Queue<TaskCompletionSource<bool>>();
@@ -45,6 +54,13 @@ namespace LoadBalancerTools.Http
         private int _ceiling;
         private int _inFlight;
         private bool _slowStart = true;
+        // The background share of answers that push back (slowly smoothed); and the round after a cut, which shows whether it helped.
+        private double _pushbackRate;
+        private bool _probation;
+        private int _probationAnswers;
+        private int _probationPushbacks;
+        private double _limitBeforeCut;
+        private bool _slowStartBeforeCut;
         // Requests started before the last cut belong to the round that caused it: their pushback does not cut again.
         private long _epoch;
         private int _lastReported;
@@ -160,12 +176,19 @@ namespace LoadBalancerTools.Http
 
         private void OnSuccess(Lease lease)
         {
+            _pushbackRate *= 1 - RateSmoothing;
             double latencyMs = _time.GetElapsedTime(lease.Started).TotalMilliseconds;
             // The fastest recent answer is the baseline; it is forgotten slowly, so a server that got slower for good resets it.
             if (latencyMs < _minLatencyMs || ++_minAgeSamples > 500)
             {
                 _minLatencyMs = latencyMs;
                 _minAgeSamples = 0;
+            }
+            if (_probation)
+            {
+                if (lease.Epoch == _epoch) _probationAnswers++;
+                EndProbationIfDue();
+                return;
             }
             bool queueing = latencyMs > _minLatencyMs * LatencyTolerance + 1.0;
             // Raise only when the limit was in use: idle capacity proves nothing.
@@ -176,11 +199,62 @@ namespace LoadBalancerTools.Http
 
         private void OnPushback(Lease lease)
         {
+            _pushbackRate = _pushbackRate * (1 - RateSmoothing) + RateSmoothing;
+            if (_probation)
+            {
+                if (lease.Epoch == _epoch)
+                {
+                    _probationAnswers++;
+                    _probationPushbacks++;
+                }
+                EndProbationIfDue();
+                return;
+            }
             if (lease.Epoch != _epoch) return;
+            Cut(chained: false);
+        }
+
+        /// <summary>
+        /// Cuts the limit and watches the next round: refusals that follow the load drop after a cut;
+        /// refusals at the same low rate whatever the load (a flaky proxy, a fault injector) do not, and
+        /// holding the limit down for them would only slow every run.
+        /// </summary>
+        private void Cut(bool chained)
+        {
             _epoch++;
+            _probation = true;
+            _probationAnswers = 0;
+            _probationPushbacks = 0;
+            // A cut after a cut that did not help enough keeps the first one's reference, so noise that looked like
+            // overload twice in a row is still undone in one step.
+            if (!chained)
+            {
+                _limitBeforeCut = _limit;
+                _slowStartBeforeCut = _slowStart;
+            }
             _slowStart = false;
             // The epsilon keeps 20 x 0.7 at 14 despite binary rounding.
             _limit = Math.Max(1.0, Math.Floor(_limit * DecreaseFactor + 1e-9));
+        }
+
+        private void EndProbationIfDue()
+        {
+            int answers = _probationAnswers;
+            if (answers < Math.Max(MinProbationAnswers, (int)_limit)) return;
+            _probation = false;
+            double rate = (double)_probationPushbacks / answers;
+            // Cleared (or nearly) after the cut: the endpoint was over its capacity; the cut stands.
+            if (_probationPushbacks == 0 || rate < _pushbackRate / 4) return;
+            if (rate <= NoiseTolerance && rate <= 2 * _pushbackRate + 0.02)
+            {
+                // The refusals went on at the background rate whatever the load: not a capacity limit. Back to
+                // where it was, growing as it was.
+                _limit = _limitBeforeCut;
+                _slowStart = _slowStartBeforeCut;
+                return;
+            }
+            // Fewer, but more than the background: still over capacity.
+            Cut(chained: true);
         }
 
         /// <summary>Hands free slots to waiters in arrival order. Called under the lock.</summary>

@@ -185,14 +185,18 @@ namespace LoadBalancerTools.Services
                         log.Verbose($"{now} is in {pool}: the add was applied.");
                         return (now, ChangeOutcome.Changed);
                     }
-                    // A request cut off by our timeout may still be working its way through the server:
-                    // give it a moment and look once more, so a late landing is not doubled by a resend.
-                    await _time.Delay(AmbiguousSettle, ct).ConfigureAwait(false);
-                    now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
-                    if (now != null)
+                    // A request cut off by our timeout (or by a gateway, 502/504) may still be working its way through
+                    // the server: give it a moment and look once more, so a late landing is not doubled by a resend.
+                    // An answer from the API itself (a 503, a 500) means it is done with the request: the read above is final.
+                    if (MayLandLate(ex))
                     {
-                        log.Verbose($"{now} is in {pool}: the add was applied late.");
-                        return (now, ChangeOutcome.Changed);
+                        await _time.Delay(AmbiguousSettle, ct).ConfigureAwait(false);
+                        now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
+                        if (now != null)
+                        {
+                            log.Verbose($"{now} is in {pool}: the add was applied late.");
+                            return (now, ChangeOutcome.Changed);
+                        }
                     }
                     if (attempt >= attempts)
                     {
@@ -203,6 +207,9 @@ namespace LoadBalancerTools.Services
                 }
             }
         }
+
+        /// <summary>Whether a failed write may still be in progress on the server: no answer came, or a gateway's (502, 504) rather than the API's own.</summary>
+        private static bool MayLandLate(LbException ex) => !(ex.StatusCode is int status) || status == 502 || status == 504;
 
         /// <summary>The member the spec asks for, as the pool holds it now: by name where the vendor names members and a name was given, else by address and port.</summary>
         private static LbPoolMember? Existing(LbConnection connection, IReadOnlyList<LbPoolMember> members, LbMemberSpec spec)

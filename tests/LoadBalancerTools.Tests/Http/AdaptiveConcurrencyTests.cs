@@ -81,6 +81,29 @@ namespace LoadBalancerTools.Tests.Http
         }
 
         [Fact]
+        public void Refusals_at_a_steady_rate_whatever_the_load_do_not_hold_the_limit_down()
+        {
+            var limiter = new AdaptiveConcurrency("lb1", initial: 8, ceiling: 64, _time);
+            var random = new Random(7);
+            var serving = new List<(AdaptiveConcurrency.Lease Lease, long Due, bool Refused)>();
+            var limits = new List<int>();
+            for (long tick = 0; tick < 3000; tick++)
+            {
+                foreach (var done in serving.Where(s => s.Due <= tick).ToList())
+                {
+                    serving.Remove(done);
+                    limiter.Complete(done.Lease, done.Refused ? ConcurrencySignal.Pushback : ConcurrencySignal.Success, null);
+                }
+                // One answer in ten is a 429/503, at any load (the benchmark's fault injector).
+                while (limiter.TryAcquire(out var lease)) serving.Add((lease, tick + 10, random.NextDouble() < 0.1));
+                limits.Add(limiter.Limit);
+                _time.Advance(TimeSpan.FromMilliseconds(1));
+            }
+
+            Assert.True(limits.Skip(1000).Average() >= 25, $"the limit averaged {limits.Skip(1000).Average():0.0} of a ceiling of 64");
+        }
+
+        [Fact]
         public void A_burst_of_refusals_from_one_overload_cuts_once()
         {
             var limiter = new AdaptiveConcurrency("lb1", initial: 20, ceiling: 64, _time);
@@ -91,9 +114,12 @@ namespace LoadBalancerTools.Tests.Http
             foreach (var lease in leases) limiter.Complete(lease, ConcurrencySignal.Pushback, null);
 
             Assert.Equal(14, limiter.Limit); // 20 x 0.7
-            // A request of the next round refused again cuts again.
-            Assert.True(limiter.TryAcquire(out var next));
-            limiter.Complete(next, ConcurrencySignal.Pushback, null);
+            // The next round refused again: the cut did not help enough, so it cuts again.
+            for (int i = 0; i < AdaptiveConcurrency.MinProbationAnswers; i++)
+            {
+                Assert.True(limiter.TryAcquire(out var lease));
+                limiter.Complete(lease, ConcurrencySignal.Pushback, null);
+            }
             Assert.Equal(9, limiter.Limit); // floor(14 x 0.7)
         }
 
@@ -174,7 +200,8 @@ namespace LoadBalancerTools.Tests.Http
             // Answers with the limit in use raise it (by one each until the first pushback); which ones did depends on the order they came back.
             int grown = http.Concurrency!.Limit;
             Assert.InRange(grown, 5, 8);
-            Assert.Equal($"Concurrency for this endpoint now {grown}.", log.Verbose.Last());
+            // (Answers that came back together may write their lines in either order.)
+            Assert.Contains($"Concurrency for this endpoint now {grown}.", log.Verbose);
 
             int linesBefore = log.Verbose.Count;
             status = HttpStatusCode.NotFound;
@@ -186,8 +213,9 @@ namespace LoadBalancerTools.Tests.Http
             (await Send()).Dispose();
             int cut = (int)Math.Floor(grown * AdaptiveConcurrency.DecreaseFactor + 1e-9);
             Assert.Equal(cut, http.Concurrency!.Limit);
+            // The round after a cut shows whether it helped: all refused, so it cuts again at the end of that round.
             status = HttpStatusCode.ServiceUnavailable;
-            (await Send()).Dispose();
+            for (int i = 0; i < Math.Max(AdaptiveConcurrency.MinProbationAnswers, cut); i++) (await Send()).Dispose();
             int cutAgain = (int)Math.Floor(cut * AdaptiveConcurrency.DecreaseFactor + 1e-9);
             Assert.Equal(cutAgain, http.Concurrency!.Limit);
             Assert.Equal(new[] { $"Concurrency for this endpoint now {cut}.", $"Concurrency for this endpoint now {cutAgain}." }, log.Verbose.Skip(linesBefore));
