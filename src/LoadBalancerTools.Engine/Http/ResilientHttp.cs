@@ -49,10 +49,15 @@ namespace LoadBalancerTools.Http
         /// Sends a request built fresh for each attempt. Returns the final response, whatever its status;
         /// throws <see cref="LbException"/> when no response could be had.
         /// </summary>
-        public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
+        /// <param name="description">Method and address for messages; null builds one request up front to learn them.</param>
+        public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, RequestKind kind, ILbLog log, CancellationToken cancellationToken,
+            string? description = null)
         {
-            string description;
-            using (var probe = createRequest()) description = probe.Method + " " + probe.RequestUri?.GetLeftPart(UriPartial.Path);
+            if (description == null)
+            {
+                using var probe = createRequest();
+                description = probe.Method + " " + probe.RequestUri?.GetLeftPart(UriPartial.Path);
+            }
             try
             {
                 return await _pipeline.ExecuteAsync(description, kind, log, async ct =>

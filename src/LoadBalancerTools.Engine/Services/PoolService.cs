@@ -21,7 +21,7 @@ namespace LoadBalancerTools.Services
     /// The pool operations every vendor shares, made safe to repeat: adds check first and survive a lost
     /// response without duplicating, removes of what is gone succeed, drains wait on a clock that tests can fake.
     /// </summary>
-    public sealed class PoolService
+    public sealed partial class PoolService
     {
         private readonly TimeProvider _time;
 

@@ -121,9 +121,15 @@ namespace LoadBalancerTools.Commands
         {
             Connection = _commandLineConnection;
             var connection = ResolveConnection();
+            WriteBatchOutcomes(connection);
             string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
             if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
             var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options(), UseTemplateSlot = UseTemplateSlot };
+            if (Batching(connection))
+            {
+                AddToBatch(connection, spec);
+                return;
+            }
 
             try
             {
@@ -162,6 +168,66 @@ namespace LoadBalancerTools.Commands
             catch (LbException ex)
             {
                 WriteLbError(ex, spec.Endpoint);
+            }
+        }
+
+        private PipelineBatcher<(LbMemberSpec Spec, object? Tag)>? _batch;
+
+        /// <summary>
+        /// Piped records to a provider with a multi-member call (ELBv2) or transactions (F5) go many to a call:
+        /// 80 piped adds to a target group are one read and one RegisterTargets, not 80 of each.
+        /// </summary>
+        private bool Batching(LbConnection connection) => MyInvocation.ExpectingInput && !UseTemplateSlot && PoolService.Batches(connection);
+
+        /// <summary>Confirms this record on its own (-WhatIf and -Confirm answer per record), then queues it; a full batch goes at once.</summary>
+        private void AddToBatch(LbConnection connection, LbMemberSpec spec)
+        {
+            if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
+            _batch ??= new PipelineBatcher<(LbMemberSpec Spec, object? Tag)>(
+                (pool, items, log, ct) => Pools.AddMembersAsync(connection, pool, items, PassThru, log, ct), PoolService.BatchSize(connection), CancellationToken);
+            string pool = Pool;
+            try
+            {
+                // Queued without leaving the pipeline thread; only a full batch is sent now.
+                var full = _batch.Add(pool, (spec, spec.Endpoint));
+                if (full != null) Run(ct => _batch.SendAsync(pool, full, Log, ct));
+            }
+            finally
+            {
+                WriteBatchOutcomes(connection);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_batch != null)
+            {
+                Run(ct => _batch.CompleteAsync(Log, ct));
+                WriteBatchOutcomes(_commandLineConnection ?? ResolveConnection());
+                _batch.Dispose();
+            }
+            // Then the changes are persisted (F5 save, NetScaler savec), once for the whole pipeline.
+            base.EndProcessing();
+        }
+
+        /// <summary>One output object (with -PassThru) or one error per record of the batches that came back.</summary>
+        private void WriteBatchOutcomes(LbConnection connection)
+        {
+            if (_batch == null) return;
+            foreach (var outcome in _batch.TakeCompleted(Log))
+            {
+                if (outcome.Error != null)
+                {
+                    WriteLbError(outcome.Error, outcome.Tag);
+                    continue;
+                }
+                if (outcome.Verbose != null) WriteVerbose(outcome.Verbose);
+                if (outcome.Outcome == ChangeOutcome.Changed)
+                {
+                    WriteVerbose($"Added {outcome.Member?.ToString() ?? outcome.Tag}.");
+                    MarkChanged(connection);
+                }
+                if (PassThru && outcome.Member != null) WriteObject(outcome.Member);
             }
         }
 

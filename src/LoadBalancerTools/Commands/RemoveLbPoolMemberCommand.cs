@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Management.Automation;
 using LoadBalancerTools.Errors;
+using LoadBalancerTools.Model;
 using LoadBalancerTools.Services;
 
 namespace LoadBalancerTools.Commands
@@ -33,6 +34,12 @@ namespace LoadBalancerTools.Commands
             if (target == null) return;
             var (connection, pool, selector) = target.Value;
             string what = Describe(connection, pool, selector);
+            WriteBatchOutcomes(connection);
+            if (Batching(connection))
+            {
+                AddToBatch(connection, pool, selector, what);
+                return;
+            }
             try
             {
                 if (RemoveNode) PoolService.RequireNodes(connection);
@@ -71,6 +78,67 @@ namespace LoadBalancerTools.Commands
             catch (LbException ex)
             {
                 WriteLbError(ex, ErrorTarget(what));
+            }
+        }
+
+        private PipelineBatcher<(LbMemberSelector Selector, object? Tag)>? _batch;
+        private LbConnection? _batchConnection;
+
+        /// <summary>
+        /// Piped records to a provider with a multi-member call (ELBv2) or transactions (F5) go many to a call.
+        /// A drain waits on each member, and template slots and nodes are their own calls: those stay one by one.
+        /// </summary>
+        private bool Batching(LbConnection connection) =>
+            MyInvocation.ExpectingInput && !Drain && !UseTemplateSlot && !RemoveNode && PoolService.Batches(connection);
+
+        /// <summary>Confirms this record on its own (-WhatIf and -Confirm answer per record), then queues it; a full batch goes at once.</summary>
+        private void AddToBatch(LbConnection connection, string pool, LbMemberSelector selector, string what)
+        {
+            if (!ShouldProcess(what, "Remove")) return;
+            _batchConnection = connection;
+            _batch ??= new PipelineBatcher<(LbMemberSelector Selector, object? Tag)>(
+                (p, items, log, ct) => Pools.RemoveMembersAsync(connection, p, items, log, ct), PoolService.BatchSize(connection), CancellationToken);
+            object tag = ErrorTarget(what);
+            try
+            {
+                // Queued without leaving the pipeline thread; only a full batch is sent now.
+                var full = _batch.Add(pool, (selector, tag));
+                if (full != null) Run(ct => _batch.SendAsync(pool, full, Log, ct));
+            }
+            finally
+            {
+                WriteBatchOutcomes(connection);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_batch != null)
+            {
+                Run(ct => _batch.CompleteAsync(Log, ct));
+                WriteBatchOutcomes(_batchConnection!);
+                _batch.Dispose();
+            }
+            // Then the changes are persisted (F5 save, NetScaler savec), once for the whole pipeline.
+            base.EndProcessing();
+        }
+
+        /// <summary>One verbose line (or warning) or one error per record of the batches that came back; Remove writes no objects.</summary>
+        private void WriteBatchOutcomes(LbConnection connection)
+        {
+            if (_batch == null) return;
+            foreach (var outcome in _batch.TakeCompleted(Log))
+            {
+                if (outcome.Error != null)
+                {
+                    WriteLbError(outcome.Error, outcome.Tag);
+                    continue;
+                }
+                if (outcome.Verbose != null) WriteVerbose(outcome.Verbose);
+                if (outcome.Outcome != ChangeOutcome.Changed) continue;
+                WriteVerbose($"Removed {outcome.Member}.");
+                if (outcome.Warning != null) WriteWarning($"Removed {outcome.Member!.Display}; {outcome.Warning}");
+                MarkChanged(connection);
             }
         }
     }

@@ -135,15 +135,17 @@ namespace LoadBalancerTools.Commands
             bool whatIf = false;
             bool drains = DrainTimeoutSec > 0 && (connection.Supports(LbCapabilities.Drain) || connection.Supports(LbCapabilities.Disable));
             bool yesToAll = false, noToAll = false;
+            // Unattended (no -WhatIf, -Confirm or -Verbose), nobody reads the per-change text: a sync of thousands skips building it.
+            bool showText = ShouldProcessShowsText(ConfirmImpact.Medium);
             foreach (var change in plan.Changes.Where(c => c.Status == LbChangeStatus.Planned))
             {
-                string action = Describe(change, drains);
-                if (ShouldProcess($"{action} ({connection}).", $"{action}?", "Confirm", out ShouldProcessReason reason))
+                string action = showText ? Describe(change, drains) : Pool;
+                if (ShouldProcess(showText ? $"{action} ({connection})." : action, showText ? $"{action}?" : action, "Confirm", out ShouldProcessReason reason))
                 {
                     // Removals are high impact, as with Remove-LbPoolMember: an unattended -Prune never removes
                     // without an explicit choice (-Force, -Confirm:$false, or a yes at the prompt).
                     if (!change.IsRemoval || !RemovalNeedsConfirmation()) continue;
-                    if (ShouldContinue($"{action} ({connection})?", "Confirm removal", ref yesToAll, ref noToAll)) continue;
+                    if (ShouldContinue($"{Describe(change, drains)} ({connection})?", "Confirm removal", ref yesToAll, ref noToAll)) continue;
                 }
                 else if (reason == ShouldProcessReason.WhatIf)
                 {

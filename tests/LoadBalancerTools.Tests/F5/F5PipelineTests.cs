@@ -35,9 +35,9 @@ namespace LoadBalancerTools.Tests.F5
         public void Two_hundred_piped_adds_survive_a_token_expiry_halfway_with_one_relogin()
         {
             Connect();
-            // Each add reads the pool twice (cmdlet and service: list + stats) and posts once, about five
-            // requests; after 500 the token dies just before the next POST, so a create meets the 401.
-            _f5.ExpireTokensAfter(500, atMethod: "POST");
+            // Piped adds go 100 to a transaction (a POST to open it, one POST per member into it, a PATCH to
+            // commit); after 150 requests the token dies just before the next POST, inside the second transaction.
+            _f5.ExpireTokensAfter(150, atMethod: "POST");
 
             var r = _ps.Run(
                 "$members = 1..200 | ForEach-Object { [pscustomobject]@{ Address = \"10.1.0.$_\"; Port = 80 } }\n" +
