@@ -101,11 +101,7 @@ namespace LoadBalancerTools.Services
             {
                 var specs = pending.Select(i => items[i].Spec).ToList();
                 var errors = await SendAddsAsync(connection, pool, specs, log, ct).ConfigureAwait(false);
-                for (int k = 0; k < pending.Count; k++)
-                {
-                    if (errors[k] == null) outcomes[pending[k]].Outcome = ChangeOutcome.Changed;
-                    else outcomes[pending[k]].Fail(errors[k]!);
-                }
+                Settle(outcomes, pending, errors);
                 locks.MarkChanged(specs.Where((_, k) => errors[k] == null).Select(s => (s.Address, s.Port)));
                 log.Verbose($"Added {errors.Count(e => e == null)} of {specs.Count} member(s) to pool '{pool}' in one batch.");
             }
@@ -171,14 +167,20 @@ namespace LoadBalancerTools.Services
             var targets = pending.Select(i => outcomes[i].Member!).ToList();
             using var locks = await LockAllAsync(connection, pool, targets.Select(m => (m.Address, m.Port)), ct).ConfigureAwait(false);
             var errors = await SendRemovesAsync(connection, pool, targets, log, ct).ConfigureAwait(false);
-            for (int k = 0; k < pending.Count; k++)
-            {
-                if (errors[k] == null) outcomes[pending[k]].Outcome = ChangeOutcome.Changed;
-                else outcomes[pending[k]].Fail(errors[k]!);
-            }
+            Settle(outcomes, pending, errors);
             locks.MarkChanged(targets.Where((_, k) => errors[k] == null).Select(m => (m.Address, m.Port)));
             log.Verbose($"Removed {errors.Count(e => e == null)} of {targets.Count} member(s) from pool '{pool}' in one batch.");
             return outcomes;
+        }
+
+        /// <summary>The records that were sent: changed where their error is null, else failed with it.</summary>
+        private static void Settle(BatchOutcome[] outcomes, List<int> sent, LbException?[] errors)
+        {
+            for (int k = 0; k < sent.Count; k++)
+            {
+                if (errors[k] == null) outcomes[sent[k]].Outcome = ChangeOutcome.Changed;
+                else outcomes[sent[k]].Fail(errors[k]!);
+            }
         }
 
         private static void CheckAdd(LbConnection connection, LbMemberSpec spec)

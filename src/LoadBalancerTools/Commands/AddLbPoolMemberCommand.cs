@@ -121,7 +121,7 @@ namespace LoadBalancerTools.Commands
         {
             Connection = _commandLineConnection;
             var connection = ResolveConnection();
-            WriteBatchOutcomes(connection);
+            WriteBatchOutcomes(_batch, o => WriteAdded(connection, o));
             string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
             if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
             var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options(), UseTemplateSlot = UseTemplateSlot };
@@ -185,50 +185,25 @@ namespace LoadBalancerTools.Commands
             if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
             _batch ??= new PipelineBatcher<(LbMemberSpec Spec, object? Tag)>(
                 (pool, items, log, ct) => Pools.AddMembersAsync(connection, pool, items, PassThru, log, ct), PoolService.BatchSize(connection), CancellationToken);
-            string pool = Pool;
-            try
-            {
-                // Queued without leaving the pipeline thread; only a full batch is sent now.
-                var full = _batch.Add(pool, (spec, spec.Endpoint));
-                if (full != null) Run(ct => _batch.SendAsync(pool, full, Log, ct));
-            }
-            finally
-            {
-                WriteBatchOutcomes(connection);
-            }
+            QueueForBatch(_batch, Pool, (spec, spec.Endpoint), o => WriteAdded(connection, o));
         }
 
         protected override void EndProcessing()
         {
-            if (_batch != null)
-            {
-                Run(ct => _batch.CompleteAsync(Log, ct));
-                WriteBatchOutcomes(_commandLineConnection ?? ResolveConnection());
-                _batch.Dispose();
-            }
+            CompleteBatch(_batch, o => WriteAdded(_commandLineConnection ?? ResolveConnection(), o));
             // Then the changes are persisted (F5 save, NetScaler savec), once for the whole pipeline.
             base.EndProcessing();
         }
 
-        /// <summary>One output object (with -PassThru) or one error per record of the batches that came back.</summary>
-        private void WriteBatchOutcomes(LbConnection connection)
+        /// <summary>A batched record that was added or found: its verbose line and, with -PassThru, the member.</summary>
+        private void WriteAdded(LbConnection connection, BatchOutcome outcome)
         {
-            if (_batch == null) return;
-            foreach (var outcome in _batch.TakeCompleted(Log))
+            if (outcome.Outcome == ChangeOutcome.Changed)
             {
-                if (outcome.Error != null)
-                {
-                    WriteLbError(outcome.Error, outcome.Tag);
-                    continue;
-                }
-                if (outcome.Verbose != null) WriteVerbose(outcome.Verbose);
-                if (outcome.Outcome == ChangeOutcome.Changed)
-                {
-                    WriteVerbose($"Added {outcome.Member?.ToString() ?? outcome.Tag}.");
-                    MarkChanged(connection);
-                }
-                if (PassThru && outcome.Member != null) WriteObject(outcome.Member);
+                WriteVerbose($"Added {outcome.Member?.ToString() ?? outcome.Tag}.");
+                MarkChanged(connection);
             }
+            if (PassThru && outcome.Member != null) WriteObject(outcome.Member);
         }
 
         private static string Details(LbMemberSpec spec)

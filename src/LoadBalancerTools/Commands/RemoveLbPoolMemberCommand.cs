@@ -34,7 +34,7 @@ namespace LoadBalancerTools.Commands
             if (target == null) return;
             var (connection, pool, selector) = target.Value;
             string what = Describe(connection, pool, selector);
-            WriteBatchOutcomes(connection);
+            WriteBatchOutcomes(_batch, o => WriteRemoved(connection, o));
             if (Batching(connection))
             {
                 AddToBatch(connection, pool, selector, what);
@@ -98,48 +98,23 @@ namespace LoadBalancerTools.Commands
             _batchConnection = connection;
             _batch ??= new PipelineBatcher<(LbMemberSelector Selector, object? Tag)>(
                 (p, items, log, ct) => Pools.RemoveMembersAsync(connection, p, items, log, ct), PoolService.BatchSize(connection), CancellationToken);
-            object tag = ErrorTarget(what);
-            try
-            {
-                // Queued without leaving the pipeline thread; only a full batch is sent now.
-                var full = _batch.Add(pool, (selector, tag));
-                if (full != null) Run(ct => _batch.SendAsync(pool, full, Log, ct));
-            }
-            finally
-            {
-                WriteBatchOutcomes(connection);
-            }
+            QueueForBatch(_batch, pool, (selector, ErrorTarget(what)), o => WriteRemoved(connection, o));
         }
 
         protected override void EndProcessing()
         {
-            if (_batch != null)
-            {
-                Run(ct => _batch.CompleteAsync(Log, ct));
-                WriteBatchOutcomes(_batchConnection!);
-                _batch.Dispose();
-            }
+            CompleteBatch(_batch, o => WriteRemoved(_batchConnection!, o));
             // Then the changes are persisted (F5 save, NetScaler savec), once for the whole pipeline.
             base.EndProcessing();
         }
 
-        /// <summary>One verbose line (or warning) or one error per record of the batches that came back; Remove writes no objects.</summary>
-        private void WriteBatchOutcomes(LbConnection connection)
+        /// <summary>A batched record that was removed: its verbose line, and a warning when copies at its address still take traffic. Remove writes no objects.</summary>
+        private void WriteRemoved(LbConnection connection, BatchOutcome outcome)
         {
-            if (_batch == null) return;
-            foreach (var outcome in _batch.TakeCompleted(Log))
-            {
-                if (outcome.Error != null)
-                {
-                    WriteLbError(outcome.Error, outcome.Tag);
-                    continue;
-                }
-                if (outcome.Verbose != null) WriteVerbose(outcome.Verbose);
-                if (outcome.Outcome != ChangeOutcome.Changed) continue;
-                WriteVerbose($"Removed {outcome.Member}.");
-                if (outcome.Warning != null) WriteWarning($"Removed {outcome.Member!.Display}; {outcome.Warning}");
-                MarkChanged(connection);
-            }
+            if (outcome.Outcome != ChangeOutcome.Changed) return;
+            WriteVerbose($"Removed {outcome.Member}.");
+            if (outcome.Warning != null) WriteWarning($"Removed {outcome.Member!.Display}; {outcome.Warning}");
+            MarkChanged(connection);
         }
     }
 }
