@@ -240,11 +240,66 @@ namespace LoadBalancerTools.Services
         {
             try
             {
-                return Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+                return Existing(connection, await ReadStartedFromNowAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
             }
             catch (LbException readFailure)
             {
                 throw OutcomeUnknown($"the {what} of member {spec.Name ?? spec.Endpoint} ({spec.Endpoint}) to pool '{pool}'", cause, readFailure);
+            }
+        }
+
+        private readonly object _readsLock = new object();
+        private readonly Dictionary<string, PoolReads> _outcomeReads = new Dictionary<string, PoolReads>(StringComparer.Ordinal);
+
+        /// <summary>A pool's read on the wire now, and the one queued to start when it ends.</summary>
+        private sealed class PoolReads
+        {
+            public Task<IReadOnlyList<LbPoolMember>>? Running;
+            public Task<IReadOnlyList<LbPoolMember>>? Queued;
+        }
+
+        /// <summary>
+        /// A read of the pool that starts after this call, so it sees every write answered before it. Writes of one
+        /// command that fail together (a burst of 503s in a sync of a thousand) share reads instead of each reading
+        /// the whole pool: while one read is on the wire, every caller joins the one queued behind it, which starts
+        /// when it ends. At most two reads of a pool are in flight, however many writes wait on them.
+        /// </summary>
+        private Task<IReadOnlyList<LbPoolMember>> ReadStartedFromNowAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct)
+        {
+            string key = connection.Endpoint.AbsoluteUri + "|" + pool;
+            lock (_readsLock)
+            {
+                if (!_outcomeReads.TryGetValue(key, out var reads)) _outcomeReads[key] = reads = new PoolReads();
+                if (reads.Running == null || reads.Running.IsCompleted) return reads.Running = GetMembersAsync(connection, pool, log, ct);
+                if (reads.Queued != null) return reads.Queued;
+                var queued = new TaskCompletionSource<IReadOnlyList<LbPoolMember>>(TaskCreationOptions.RunContinuationsAsynchronously);
+                reads.Queued = queued.Task;
+                _ = ReadAfterAsync(reads, reads.Running, queued, connection, pool, log, ct);
+                return queued.Task;
+            }
+        }
+
+        private async Task ReadAfterAsync(PoolReads reads, Task previous, TaskCompletionSource<IReadOnlyList<LbPoolMember>> queued,
+            LbConnection connection, string pool, ILbLog log, CancellationToken ct)
+        {
+            try { await previous.ConfigureAwait(false); }
+            catch (Exception) { /* the earlier read's callers hear of its failure; this one is a new attempt */ }
+            lock (_readsLock)
+            {
+                reads.Running = queued.Task;
+                reads.Queued = null;
+            }
+            try
+            {
+                queued.SetResult(await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException)
+            {
+                queued.SetCanceled();
+            }
+            catch (Exception ex)
+            {
+                queued.SetException(ex);
             }
         }
 
@@ -334,7 +389,7 @@ namespace LoadBalancerTools.Services
                     LbPoolMember? after;
                     try
                     {
-                        var members = await GetMembersAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
+                        var members = await ReadStartedFromNowAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
                         after = members.FirstOrDefault(m => m.IsSameMember(member));
                     }
                     catch (LbException readFailure)
