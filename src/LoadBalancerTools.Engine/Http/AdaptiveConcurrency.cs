@@ -24,7 +24,9 @@ namespace LoadBalancerTools.Http
     /// control): start at the provider's default; while answers come back without pushback and with flat
     /// latency, raise the limit (by one per answer until the first pushback, then by one per round of
     /// answers); at a 429/503/timeout, cut it multiplicatively, once per round, so a burst of rejections
-    /// from one overload counts once. Never above the ceiling (-ThrottleLimit, the provider's default), never
+    /// from one overload counts once. The round after a cut is watched: refusals that stop were overload (the cut
+    /// stands); refusals that go on at the background rate were noise (the cut is undone); more than that, and it
+    /// cuts again. Never above the ceiling (-ThrottleLimit, the provider's default), never
     /// below one. One instance per endpoint in the process (<see cref="For"/>), shared by every cmdlet and
     /// runspace that calls it. No library in reach offers an adaptive limiter for netstandard2.0
     /// (System.Threading.RateLimiting's ConcurrencyLimiter is fixed), hence this small one.
@@ -65,7 +67,7 @@ namespace LoadBalancerTools.Http
         private long _epoch;
         private int _lastReported;
         private double _minLatencyMs = double.MaxValue;
-        private double _minAgeSamples;
+        private int _minAgeSamples;
 
         public AdaptiveConcurrency(string name, int initial, int ceiling, TimeProvider time)
         {
