@@ -13,6 +13,7 @@ namespace LoadBalancerTools.Http
     /// <summary>A JSON API at one base address, over the endpoint's resilient pipeline.</summary>
     public sealed class JsonApiClient
     {
+
         private readonly Uri _base;
         private readonly ResilientHttp _http;
         private readonly Action<HttpRequestMessage>? _authenticate;
@@ -81,6 +82,8 @@ namespace LoadBalancerTools.Http
             Action<HttpRequestMessage>? customize, CancellationToken cancellationToken)
         {
             var uri = new Uri(_base, relativePath);
+            string path = uri.AbsolutePath;
+            // The description is given, so the transport does not build a request just to learn it.
             using var response = await _http.SendAsync(() =>
             {
                 var request = new HttpRequestMessage(method, uri);
@@ -89,10 +92,10 @@ namespace LoadBalancerTools.Http
                 _authenticate?.Invoke(request);
                 customize?.Invoke(request);
                 return request;
-            }, kind, log, cancellationToken).ConfigureAwait(false);
+            }, kind, log, cancellationToken, method.Method + " " + uri.GetLeftPart(UriPartial.Path)).ConfigureAwait(false);
             string body = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-            log.Debug($"{method} {uri.AbsolutePath} -> {(int)response.StatusCode}");
-            return new ApiResponse((int)response.StatusCode, body, method + " " + uri.AbsolutePath) { ETag = ETagOf(response) };
+            log.Debug($"{method} {path} -> {(int)response.StatusCode}");
+            return new ApiResponse((int)response.StatusCode, body, method.Method + " " + path) { ETag = ETagOf(response) };
         }
 
         /// <summary>The ETag header, or the ETag trailer (Caddy 2.6 sends it after the body).</summary>

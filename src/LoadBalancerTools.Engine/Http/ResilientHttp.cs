@@ -22,30 +22,42 @@ namespace LoadBalancerTools.Http
         private readonly HttpClient _client;
         private readonly ResilientPipeline<HttpResponseMessage> _pipeline;
 
-        private ResilientHttp(TransportOptions options, HttpMessageHandler? handler)
+        private ResilientHttp(TransportOptions options, HttpMessageHandler? handler, AdaptiveConcurrency? concurrency)
         {
             _client = new HttpClient(handler ?? CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
-            _pipeline = new ResilientPipeline<HttpResponseMessage>(options, Policy(options));
+            _pipeline = new ResilientPipeline<HttpResponseMessage>(options, Policy(options), concurrency);
         }
 
-        /// <summary>The shared pipeline for this endpoint and settings.</summary>
-        public static ResilientHttp For(Uri endpoint, TransportOptions options) =>
-            Cache.GetOrAdd(options.CacheKey(endpoint), _ => new ResilientHttp(options, null));
+        /// <summary>The shared pipeline for this endpoint and settings; its concurrency limit is the endpoint's, whatever the settings.</summary>
+        public static ResilientHttp For(Uri endpoint, TransportOptions options)
+        {
+            var http = Cache.GetOrAdd(options.CacheKey(endpoint), _ => new ResilientHttp(options, null, options.SharedLimiter(endpoint)));
+            if (options.MaxConcurrency is int ceiling) http.Concurrency?.RaiseCeiling(ceiling);
+            return http;
+        }
 
         /// <summary>An uncached pipeline, for tests that drive it with a fake clock or a fake handler.</summary>
-        public static ResilientHttp Create(TransportOptions options, HttpMessageHandler? handler = null) => new ResilientHttp(options, handler);
+        public static ResilientHttp Create(TransportOptions options, HttpMessageHandler? handler = null) => new ResilientHttp(options, handler, null);
 
         /// <summary>The endpoint's shared pause, set from a server's Retry-After.</summary>
         public EndpointGate Gate => _pipeline.Gate;
+
+        /// <summary>The endpoint's adaptive limit on calls in flight.</summary>
+        public AdaptiveConcurrency? Concurrency => _pipeline.Concurrency;
 
         /// <summary>
         /// Sends a request built fresh for each attempt. Returns the final response, whatever its status;
         /// throws <see cref="LbException"/> when no response could be had.
         /// </summary>
-        public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, RequestKind kind, ILbLog log, CancellationToken cancellationToken)
+        /// <param name="description">Method and address for messages; null builds one request up front to learn them.</param>
+        public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, RequestKind kind, ILbLog log, CancellationToken cancellationToken,
+            string? description = null)
         {
-            string description;
-            using (var probe = createRequest()) description = probe.Method + " " + probe.RequestUri?.GetLeftPart(UriPartial.Path);
+            if (description == null)
+            {
+                using var probe = createRequest();
+                description = probe.Method + " " + probe.RequestUri?.GetLeftPart(UriPartial.Path);
+            }
             try
             {
                 return await _pipeline.ExecuteAsync(description, kind, log, async ct =>
@@ -71,6 +83,9 @@ namespace LoadBalancerTools.Http
             // Throttling is the server protecting itself, not the endpoint failing: it does not trip the breaker.
             IsFailure = o => o.Exception is HttpRequestException || (o.Result is { } r && (int)r.StatusCode >= 500 && options.IsThrottled?.Invoke(r) != true),
             RetryAfter = r => RetryAfter(r, options.TimeProvider),
+            Signal = o => o.Result is { } r
+                ? ((int)r.StatusCode == 429 || (int)r.StatusCode == 503 || options.IsThrottled?.Invoke(r) == true ? ConcurrencySignal.Pushback : ConcurrencySignal.Success)
+                : ConcurrencySignal.Ignore,
             Describe = r => $"{(int)r.StatusCode} {r.ReasonPhrase}" + (options.IsThrottled?.Invoke(r) == true ? " (throttled)" : ""),
             Discard = r => r.Dispose(),
         };

@@ -22,6 +22,8 @@ namespace LoadBalancerTools.Http
         public Func<T, TimeSpan?> RetryAfter { get; set; } = _ => null;
         /// <summary>A short description of a result, for the retry's verbose line.</summary>
         public Func<T, string> Describe { get; set; } = r => r?.ToString() ?? "";
+        /// <summary>What an outcome says about the endpoint's capacity, for the adaptive concurrency limit.</summary>
+        public Func<Outcome<T>, ConcurrencySignal> Signal { get; set; } = o => o.Exception == null ? ConcurrencySignal.Success : ConcurrencySignal.Ignore;
         /// <summary>Releases a result that is being retried.</summary>
         public Action<T> Discard { get; set; } = _ => { };
     }
@@ -29,7 +31,7 @@ namespace LoadBalancerTools.Http
     /// <summary>
     /// The pipeline shape every transport shares: total timeout → retry (exponential backoff with
     /// jitter, server Retry-After first) → endpoint gate (a Retry-After pauses every caller) →
-    /// circuit breaker → per-attempt timeout.
+    /// adaptive concurrency limit (one slot per attempt) → circuit breaker → per-attempt timeout.
     /// </summary>
     public sealed class ResilientPipeline<T>
     {
@@ -41,15 +43,20 @@ namespace LoadBalancerTools.Http
         private readonly ResiliencePipeline<T> _pipeline;
         private readonly TransportOptions _options;
 
-        public ResilientPipeline(TransportOptions options, ResiliencePolicy<T> policy)
+        /// <param name="concurrency">The endpoint's shared limiter; null for one of this pipeline's own (tests on a fake clock).</param>
+        public ResilientPipeline(TransportOptions options, ResiliencePolicy<T> policy, AdaptiveConcurrency? concurrency = null)
         {
             _options = options;
             Gate = new EndpointGate(options.TimeProvider);
-            _pipeline = Build(options, policy, Gate);
+            Concurrency = concurrency ?? options.NewLimiter("this endpoint");
+            _pipeline = Build(options, policy, Gate, Concurrency);
         }
 
         /// <summary>Shared by every call through this pipeline: a server's Retry-After pauses them all.</summary>
         public EndpointGate Gate { get; }
+
+        /// <summary>How many attempts may be in flight to the endpoint: adapts to its answers. Null when the options set no limit.</summary>
+        public AdaptiveConcurrency? Concurrency { get; }
 
         /// <summary>
         /// Runs one logical call; <paramref name="attempt"/> runs once per try. Timeouts and an open
@@ -99,7 +106,7 @@ namespace LoadBalancerTools.Http
             }
         }
 
-        private static ResiliencePipeline<T> Build(TransportOptions o, ResiliencePolicy<T> policy, EndpointGate gate)
+        private static ResiliencePipeline<T> Build(TransportOptions o, ResiliencePolicy<T> policy, EndpointGate gate, AdaptiveConcurrency? concurrency)
         {
             var builder = new ResiliencePipelineBuilder<T> { TimeProvider = o.TimeProvider }
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = o.TotalTimeout });
@@ -139,6 +146,9 @@ namespace LoadBalancerTools.Http
             }
             // Outside the attempt timeout, so a long server-requested pause never times out an unsent request.
             builder.AddStrategy(_ => new GateStrategy(gate, policy));
+            // Inside the gate (a paused endpoint holds no slots) and outside the breaker and the attempt timeout,
+            // so a slot is held exactly while a request is on the wire and a timeout counts as pushback.
+            if (concurrency != null) builder.AddStrategy(_ => new ConcurrencyStrategy(concurrency, policy));
             return builder
                 .AddCircuitBreaker(new CircuitBreakerStrategyOptions<T>
                 {
@@ -158,6 +168,55 @@ namespace LoadBalancerTools.Http
                 .Build();
         }
 
+        /// <summary>Waits for something before an attempt: nothing is sent yet, so a stop ends the wait even for a write.</summary>
+        private static async Task<TResult> BeforeSendingAsync<TResult>(ResilienceContext context, Func<CancellationToken, Task<TResult>> wait)
+        {
+            var stop = context.Properties.GetValue(StopKey, CancellationToken.None);
+            if (!stop.CanBeCanceled || context.CancellationToken.Equals(stop)) return await wait(context.CancellationToken).ConfigureAwait(false);
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop);
+            return await wait(both.Token).ConfigureAwait(false);
+        }
+
+        private static Task BeforeSendingAsync(ResilienceContext context, Func<CancellationToken, Task> wait) =>
+            BeforeSendingAsync(context, async ct => { await wait(ct).ConfigureAwait(false); return true; });
+
+        /// <summary>Holds one of the endpoint's concurrency slots for each attempt and tells the limiter how it went.</summary>
+        private sealed class ConcurrencyStrategy : ResilienceStrategy<T>
+        {
+            private readonly AdaptiveConcurrency _limiter;
+            private readonly ResiliencePolicy<T> _policy;
+
+            public ConcurrencyStrategy(AdaptiveConcurrency limiter, ResiliencePolicy<T> policy)
+            {
+                _limiter = limiter;
+                _policy = policy;
+            }
+
+            protected override async ValueTask<Outcome<T>> ExecuteCore<TState>(Func<ResilienceContext, TState, ValueTask<Outcome<T>>> callback, ResilienceContext context, TState state)
+            {
+                AdaptiveConcurrency.Lease lease;
+                try
+                {
+                    lease = await BeforeSendingAsync(context, _limiter.AcquireAsync).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return Outcome.FromException<T>(ex);
+                }
+                var signal = ConcurrencySignal.Ignore;
+                try
+                {
+                    var outcome = await callback(context, state).ConfigureAwait(false);
+                    signal = outcome.Exception is TimeoutRejectedException ? ConcurrencySignal.Pushback : _policy.Signal(outcome);
+                    return outcome;
+                }
+                finally
+                {
+                    _limiter.Complete(lease, signal, context.Properties.GetValue(LogKey, NullLog.Instance));
+                }
+            }
+        }
+
         /// <summary>Waits at the endpoint's gate before each attempt; a retryable answer with a server-requested wait closes the gate for everyone.</summary>
         private sealed class GateStrategy : ResilienceStrategy<T>
         {
@@ -174,17 +233,7 @@ namespace LoadBalancerTools.Http
             {
                 try
                 {
-                    // Waiting at the gate sends nothing, so a stop ends it even for a write.
-                    var stop = context.Properties.GetValue(StopKey, CancellationToken.None);
-                    if (stop.CanBeCanceled && !context.CancellationToken.Equals(stop))
-                    {
-                        using var both = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop);
-                        await _gate.WaitAsync(both.Token).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await _gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
-                    }
+                    await BeforeSendingAsync(context, _gate.WaitAsync).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex)
                 {

@@ -20,6 +20,22 @@ namespace LoadBalancerTools.Http
         public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
         public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
         public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+        /// <summary>Calls in flight to the endpoint at first (the adaptive limit moves from here, see <see cref="AdaptiveConcurrency"/>); the provider registry fills in the provider's default.</summary>
+        public int? InitialConcurrency { get; set; }
+        /// <summary>
+        /// The most calls in flight the adaptive limit may reach (the default -ThrottleLimit); the provider
+        /// registry fills in the provider's default. Null: no limit (a pipeline built outside the registry,
+        /// such as an alert webhook's).
+        /// </summary>
+        public int? MaxConcurrency { get; set; }
+
+        /// <summary>A limiter of this pipeline's own, or null when no limit is set.</summary>
+        internal AdaptiveConcurrency? NewLimiter(string name) =>
+            MaxConcurrency is int ceiling ? new AdaptiveConcurrency(name, InitialConcurrency ?? ceiling, ceiling, TimeProvider) : null;
+
+        /// <summary>The endpoint's limiter, shared in the process, or null when no limit is set.</summary>
+        internal AdaptiveConcurrency? SharedLimiter(Uri endpoint) =>
+            MaxConcurrency is int ceiling ? AdaptiveConcurrency.For(endpoint, InitialConcurrency ?? ceiling, ceiling) : null;
         /// <summary>Seeds the retry jitter, so tests on a fake clock see the same waits every run; null is Polly's shared random source.</summary>
         public int? JitterSeed { get; set; }
         /// <summary>

@@ -45,6 +45,31 @@ namespace LoadBalancerTools.Providers
                 ["NetScaler"] = (NetScaler.NetScalerProvider.MinWeight, NetScaler.NetScalerProvider.MaxWeight, ""),
             };
 
+        /// <summary>
+        /// Calls in flight per endpoint: where the adaptive limit starts, and its ceiling (the default
+        /// -ThrottleLimit). The ceilings are what each API is built to take at once; the limit finds the
+        /// real figure from the answers.
+        /// </summary>
+        private static readonly Dictionary<string, (int Initial, int Ceiling)> ConcurrencyDefaults =
+            new Dictionary<string, (int, int)>(StringComparer.OrdinalIgnoreCase)
+            {
+                // The NGINX Plus API is served by every worker process from shared memory: it takes many at once.
+                ["NginxPlus"] = (8, 64),
+                // iControl REST and NITRO run on the management plane's one REST daemon, which queues beyond a few.
+                ["F5"] = (4, 16),
+                ["NetScaler"] = (4, 16),
+                // Every Runtime API command opens its own connection to the one HAProxy process.
+                ["HAProxy"] = (4, 8),
+                // Every Caddy write reloads the whole config and is tied to its ETag: parallel writes only collide.
+                ["Caddy"] = (1, 1),
+                // ELBv2 throttles per account and action with a token bucket (RequestLimitExceeded/Throttling beyond it).
+                ["AwsElbV2"] = (4, 20),
+            };
+
+        /// <summary>Where a provider's adaptive concurrency starts and its ceiling.</summary>
+        public static (int Initial, int Ceiling) Concurrency(string provider) =>
+            ConcurrencyDefaults.TryGetValue(provider, out var c) ? c : (4, 16);
+
         /// <summary>The member options each vendor has (see <see cref="Model.LbMemberOptions"/>); others are refused with LbNotSupported.</summary>
         private static readonly Dictionary<string, string[]> Options = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase)
         {
@@ -66,6 +91,9 @@ namespace LoadBalancerTools.Providers
 
         public static bool TryCreate(LbConnectionSettings settings, out ILbProvider? provider)
         {
+            var (initial, ceiling) = Concurrency(settings.Provider);
+            settings.Transport.InitialConcurrency ??= initial;
+            settings.Transport.MaxConcurrency ??= ceiling;
             provider = Factories.TryGetValue(settings.Provider, out var factory) ? factory(settings) : null;
             return provider != null;
         }

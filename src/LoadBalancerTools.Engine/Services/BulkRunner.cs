@@ -15,20 +15,6 @@ namespace LoadBalancerTools.Services
     /// </summary>
     public static class BulkRunner
     {
-        /// <summary>How many requests a provider takes at once by default: what its API tolerates without conflicts.</summary>
-        public static int DefaultConcurrency(string provider)
-        {
-            switch (provider)
-            {
-                case "NginxPlus": return 8;
-                // Every Runtime API command opens its own connection to the one HAProxy process.
-                case "HAProxy": return 4;
-                // Every Caddy write reloads the whole config and is tied to its ETag: parallel writes only collide.
-                case "Caddy": return 1;
-                default: return 4;
-            }
-        }
-
         /// <summary>Runs <paramref name="body"/> for every item, at most <paramref name="concurrency"/> at a time; stops taking new items when cancelled.</summary>
         public static async Task ForEachAsync<T>(IReadOnlyList<T> items, int concurrency, Func<T, CancellationToken, Task> body, BulkProgress? progress, CancellationToken ct)
         {

@@ -22,7 +22,7 @@ namespace LoadBalancerTools.Services
     /// The pool operations every vendor shares, made safe to repeat: adds check first and survive a lost
     /// response without duplicating, removes of what is gone succeed, drains wait on a clock that tests can fake.
     /// </summary>
-    public sealed class PoolService
+    public sealed partial class PoolService
     {
         private readonly TimeProvider _time;
 
@@ -36,6 +36,13 @@ namespace LoadBalancerTools.Services
         {
             _time = time;
         }
+
+        /// <summary>
+        /// Sends of one create or delete whose earlier sends are proven (by reading the pool) not to have landed.
+        /// Five, not three: at a 5 % rate of 503s, three in a row hit about one member in eight thousand, so one
+        /// sync of a thousand members in eight would fail a member; five in a row, one in three million.
+        /// </summary>
+        private const int WriteAttempts = 5;
 
         /// <summary>Wait between polls while a member drains.</summary>
         public TimeSpan DrainPollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -176,7 +183,7 @@ namespace LoadBalancerTools.Services
             RequireWeight(connection, spec.Weight);
             RequireOptions(connection, spec.Options);
             if (spec.UseTemplateSlot) RequireSlots(connection);
-            const int attempts = 3;
+            const int attempts = WriteAttempts;
             for (int attempt = 1; ; attempt++)
             {
                 try
@@ -202,14 +209,18 @@ namespace LoadBalancerTools.Services
                         log.Verbose($"{now} is in {pool}: the add was applied.");
                         return (now, ChangeOutcome.Changed);
                     }
-                    // A request cut off by our timeout may still be working its way through the server:
-                    // give it a moment and look once more, so a late landing is not doubled by a resend.
-                    await _time.Delay(AmbiguousSettle, ct).ConfigureAwait(false);
-                    now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
-                    if (now != null)
+                    // A request cut off by our timeout (or by a gateway, 502/504) may still be working its way through
+                    // the server: give it a moment and look once more, so a late landing is not doubled by a resend.
+                    // An answer from the API itself (a 503, a 500) means it is done with the request: the read above is final.
+                    if (MayLandLate(ex))
                     {
-                        log.Verbose($"{now} is in {pool}: the add was applied late.");
-                        return (now, ChangeOutcome.Changed);
+                        await _time.Delay(AmbiguousSettle, ct).ConfigureAwait(false);
+                        now = await ReadForOutcomeAsync(connection, pool, spec, "add", ex, log, ct).ConfigureAwait(false);
+                        if (now != null)
+                        {
+                            log.Verbose($"{now} is in {pool}: the add was applied late.");
+                            return (now, ChangeOutcome.Changed);
+                        }
                     }
                     if (attempt >= attempts)
                     {
@@ -220,6 +231,9 @@ namespace LoadBalancerTools.Services
                 }
             }
         }
+
+        /// <summary>Whether a failed write may still be in progress on the server: no answer came, or a gateway's (502, 504) rather than the API's own.</summary>
+        private static bool MayLandLate(LbException ex) => !(ex.StatusCode is int status) || status == 502 || status == 504;
 
         /// <summary>The member the spec asks for, as the pool holds it now: by name where the vendor names members and a name was given, else by address and port.</summary>
         private static LbPoolMember? Existing(LbConnection connection, IReadOnlyList<LbPoolMember> members, LbMemberSpec spec)
@@ -243,11 +257,66 @@ namespace LoadBalancerTools.Services
         {
             try
             {
-                return Existing(connection, await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
+                return Existing(connection, await ReadStartedFromNowAsync(connection, pool, log, ct).ConfigureAwait(false), spec);
             }
             catch (LbException readFailure)
             {
                 throw OutcomeUnknown($"the {what} of member {spec.Name ?? spec.Endpoint} ({spec.Endpoint}) to pool '{pool}'", cause, readFailure);
+            }
+        }
+
+        private readonly object _readsLock = new object();
+        private readonly Dictionary<string, PoolReads> _outcomeReads = new Dictionary<string, PoolReads>(StringComparer.Ordinal);
+
+        /// <summary>A pool's read on the wire now, and the one queued to start when it ends.</summary>
+        private sealed class PoolReads
+        {
+            public Task<IReadOnlyList<LbPoolMember>>? Running;
+            public Task<IReadOnlyList<LbPoolMember>>? Queued;
+        }
+
+        /// <summary>
+        /// A read of the pool that starts after this call, so it sees every write answered before it. Writes of one
+        /// command that fail together (a burst of 503s in a sync of a thousand) share reads instead of each reading
+        /// the whole pool: while one read is on the wire, every caller joins the one queued behind it, which starts
+        /// when it ends. At most two reads of a pool are in flight, however many writes wait on them.
+        /// </summary>
+        private Task<IReadOnlyList<LbPoolMember>> ReadStartedFromNowAsync(LbConnection connection, string pool, ILbLog log, CancellationToken ct)
+        {
+            string key = connection.Endpoint.AbsoluteUri + "|" + pool;
+            lock (_readsLock)
+            {
+                if (!_outcomeReads.TryGetValue(key, out var reads)) _outcomeReads[key] = reads = new PoolReads();
+                if (reads.Running == null || reads.Running.IsCompleted) return reads.Running = GetMembersAsync(connection, pool, log, ct);
+                if (reads.Queued != null) return reads.Queued;
+                var queued = new TaskCompletionSource<IReadOnlyList<LbPoolMember>>(TaskCreationOptions.RunContinuationsAsynchronously);
+                reads.Queued = queued.Task;
+                _ = ReadAfterAsync(reads, reads.Running, queued, connection, pool, log, ct);
+                return queued.Task;
+            }
+        }
+
+        private async Task ReadAfterAsync(PoolReads reads, Task previous, TaskCompletionSource<IReadOnlyList<LbPoolMember>> queued,
+            LbConnection connection, string pool, ILbLog log, CancellationToken ct)
+        {
+            try { await previous.ConfigureAwait(false); }
+            catch (Exception) { /* the earlier read's callers hear of its failure; this one is a new attempt */ }
+            lock (_readsLock)
+            {
+                reads.Running = queued.Task;
+                reads.Queued = null;
+            }
+            try
+            {
+                queued.SetResult(await GetMembersAsync(connection, pool, log, ct).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException)
+            {
+                queued.SetCanceled();
+            }
+            catch (Exception ex)
+            {
+                queued.SetException(ex);
             }
         }
 
@@ -316,7 +385,7 @@ namespace LoadBalancerTools.Services
                 if (drained == null) return ChangeOutcome.Changed;
                 member = drained;
             }
-            const int attempts = 3;
+            const int attempts = WriteAttempts;
             for (int attempt = 1; ; attempt++)
             {
                 try
@@ -337,7 +406,7 @@ namespace LoadBalancerTools.Services
                     LbPoolMember? after;
                     try
                     {
-                        var members = await GetMembersAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
+                        var members = await ReadStartedFromNowAsync(connection, member.Pool, log, ct).ConfigureAwait(false);
                         after = members.FirstOrDefault(m => m.IsSameMember(member));
                     }
                     catch (LbException readFailure)

@@ -19,8 +19,8 @@ namespace LoadBalancerTools.Services
         /// <summary>How long a removed member may take to drain; zero removes without draining.</summary>
         public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(300);
         public TimeSpan DrainPollInterval { get; set; } = TimeSpan.FromSeconds(1);
-        /// <summary>Changes in flight at once.</summary>
-        public int ThrottleLimit { get; set; } = 4;
+        /// <summary>The most changes in flight at once (the adaptive limit stays below it); 0 for the provider's default ceiling.</summary>
+        public int ThrottleLimit { get; set; }
         /// <summary>Check each add against a fresh read first: for plans confirmed at a prompt, which may be stale by now.</summary>
         public bool RecheckBeforeAdd { get; set; }
         /// <summary><see cref="MemberLock.Snapshot"/> taken before the plan's read: adds of members another writer in this process changed since are checked again.</summary>
@@ -225,7 +225,9 @@ namespace LoadBalancerTools.Services
             int total = first.Count + removals.Count;
             if (total == 0) return;
 
-            int limit = Math.Max(1, options.ThrottleLimit);
+            int limit = Workers(connection, options);
+            // An explicit -ThrottleLimit above the provider's default lets the endpoint's adaptive limit grow that far.
+            if (options.ThrottleLimit > 0) Http.AdaptiveConcurrency.Find(connection.Endpoint)?.RaiseCeiling(options.ThrottleLimit);
             var progress = new BulkProgress(log, ApplyProgressId, $"Syncing pool '{pool}'", total, (done, all) =>
                 string.Format(CultureInfo.InvariantCulture, "{0} of {1} change(s) done, {2} failed", done, all, changes.Count(c => c.Status == LbChangeStatus.Failed)));
             try
@@ -254,6 +256,10 @@ namespace LoadBalancerTools.Services
                 progress.Complete();
             }
         }
+
+        /// <summary>Changes in flight at most: -ThrottleLimit, else the provider's ceiling; the endpoint's adaptive limit holds the real number below it.</summary>
+        public static int Workers(LbConnection connection, SyncOptions options) =>
+            options.ThrottleLimit > 0 ? options.ThrottleLimit : ProviderRegistry.Concurrency(connection.Provider).Ceiling;
 
         /// <summary>
         /// Reads the pool again and compares it with the desired state. Differences for members whose

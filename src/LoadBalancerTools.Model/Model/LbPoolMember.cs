@@ -37,10 +37,38 @@ namespace LoadBalancerTools.Model
         public string? ReadOnlyReason { get; set; }
         /// <summary>The member is listed but cannot be changed or removed through the API (see <see cref="ReadOnlyReason"/>).</summary>
         public bool ReadOnly => ReadOnlyReason != null;
-        // Internal: a hidden property in the type data, so Export-Csv and ConvertTo-Json leave it out; $x.Raw still reads it.
+        // Internal: hidden properties in the type data, so Export-Csv and ConvertTo-Json leave them out; $x.Raw still reads it.
         internal LbConnection? Connection { get; set; }
-        /// <summary>The vendor's own record, as parsed from its API.</summary>
-        internal object? Raw { get; set; }
+
+        private object? _raw;
+        private Func<object?>? _buildRaw;
+
+        /// <summary>The vendor's own record. Built on first read when the provider gave it as <see cref="SetRaw"/>: listing thousands of members does not pay for dictionaries nobody looks at.</summary>
+        internal object? Raw
+        {
+            get
+            {
+                var build = _buildRaw;
+                if (build != null)
+                {
+                    _raw = build();
+                    _buildRaw = null;
+                }
+                return _raw;
+            }
+            set
+            {
+                _raw = value;
+                _buildRaw = null;
+            }
+        }
+
+        /// <summary>Sets <see cref="Raw"/> to what <paramref name="build"/> returns, called once, when Raw is first read.</summary>
+        internal void SetRaw(Func<object?> build)
+        {
+            _raw = null;
+            _buildRaw = build;
+        }
 
         /// <summary>The address:port form used in messages, with brackets for IPv6.</summary>
         public string Endpoint => FormatEndpoint(Address, Port);

@@ -122,9 +122,15 @@ namespace LoadBalancerTools.Commands
         {
             Connection = _commandLineConnection;
             var connection = ResolveConnection();
+            WriteBatchOutcomes(_batch, o => WriteAdded(connection, o));
             string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
             if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
             var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options(), UseTemplateSlot = UseTemplateSlot };
+            if (Batching(connection))
+            {
+                AddToBatch(connection, spec);
+                return;
+            }
 
             try
             {
@@ -164,6 +170,41 @@ namespace LoadBalancerTools.Commands
             {
                 WriteLbError(ex, spec);
             }
+        }
+
+        private PipelineBatcher<(LbMemberSpec Spec, object? Tag)>? _batch;
+
+        /// <summary>
+        /// Piped records to a provider with a multi-member call (ELBv2) or transactions (F5) go many to a call:
+        /// 80 piped adds to a target group are one read and one RegisterTargets, not 80 of each.
+        /// </summary>
+        private bool Batching(LbConnection connection) => MyInvocation.ExpectingInput && !UseTemplateSlot && PoolService.Batches(connection);
+
+        /// <summary>Confirms this record on its own (-WhatIf and -Confirm answer per record), then queues it; a full batch goes at once.</summary>
+        private void AddToBatch(LbConnection connection, LbMemberSpec spec)
+        {
+            if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
+            _batch ??= new PipelineBatcher<(LbMemberSpec Spec, object? Tag)>(
+                (pool, items, log, ct) => Pools.AddMembersAsync(connection, pool, items, PassThru, log, ct), PoolService.BatchSize(connection), CancellationToken);
+            QueueForBatch(_batch, Pool, (spec, spec), o => WriteAdded(connection, o));
+        }
+
+        protected override void EndProcessing()
+        {
+            CompleteBatch(_batch, o => WriteAdded(_commandLineConnection ?? ResolveConnection(), o));
+            // Then the changes are persisted (F5 save, NetScaler savec), once for the whole pipeline.
+            base.EndProcessing();
+        }
+
+        /// <summary>A batched record that was added or found: its verbose line and, with -PassThru, the member.</summary>
+        private void WriteAdded(LbConnection connection, BatchOutcome outcome)
+        {
+            if (outcome.Outcome == ChangeOutcome.Changed)
+            {
+                WriteVerbose($"Added {outcome.Member?.ToString() ?? (outcome.Tag as LbMemberSpec)?.Endpoint}.");
+                MarkChanged(connection);
+            }
+            if (PassThru && outcome.Member != null) WriteObject(outcome.Member);
         }
 
         private static string Details(LbMemberSpec spec)

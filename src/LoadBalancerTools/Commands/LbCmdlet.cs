@@ -122,6 +122,24 @@ namespace LoadBalancerTools.Commands
             return level != ConfirmImpact.None && level <= impact;
         }
 
+        /// <summary>
+        /// Whether ShouldProcess will show its text anywhere: -WhatIf, a possible prompt, or -Verbose (which
+        /// echoes "Performing the operation"). When it will not, a loop over thousands of changes need not build
+        /// one message per change.
+        /// </summary>
+        protected bool ShouldProcessShowsText(ConfirmImpact impact) =>
+            Switch("WhatIf", "WhatIfPreference", p => LanguagePrimitives.IsTrue(p))
+            || MayPrompt(impact)
+            || Switch("Verbose", "VerbosePreference", p => !(p is ActionPreference a) || (a != ActionPreference.SilentlyContinue && a != ActionPreference.Ignore));
+
+        /// <summary>A common switch as given, else what its preference variable says.</summary>
+        private bool Switch(string parameter, string preferenceVariable, Func<object?, bool> fromPreference)
+        {
+            if (MyInvocation.BoundParameters.TryGetValue(parameter, out object? given) && given is SwitchParameter s) return s.IsPresent;
+            object? preference = GetVariableValue(preferenceVariable);
+            return fromPreference(preference is PSObject pso ? pso.BaseObject : preference);
+        }
+
         /// <summary>A per-item error: the pipeline goes on.</summary>
         protected void WriteLbError(LbException ex, object? target) => WriteError(ToErrorRecord(ex, target));
 

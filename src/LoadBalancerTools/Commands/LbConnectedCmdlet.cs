@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using LoadBalancerTools.Errors;
 using LoadBalancerTools.Model;
@@ -45,6 +46,46 @@ namespace LoadBalancerTools.Commands
         }
 
         protected override void EndProcessing() => PersistChanges();
+
+        /// <summary>Queues a record already confirmed; a full batch is sent now. Outcomes that came back are written, each by <paramref name="write"/>.</summary>
+        protected void QueueForBatch<T>(PipelineBatcher<T> batch, string pool, T item, Action<BatchOutcome> write)
+        {
+            try
+            {
+                // Queued without leaving the pipeline thread; only a full batch is sent now.
+                var full = batch.Add(pool, item);
+                if (full != null) Run(ct => batch.SendAsync(pool, full, Log, ct));
+            }
+            finally
+            {
+                WriteBatchOutcomes(batch, write);
+            }
+        }
+
+        /// <summary>At the end of the pipeline: sends what is still queued and writes every outcome.</summary>
+        protected void CompleteBatch<T>(PipelineBatcher<T>? batch, Action<BatchOutcome> write)
+        {
+            if (batch == null) return;
+            Run(ct => batch.CompleteAsync(Log, ct));
+            WriteBatchOutcomes(batch, write);
+            batch.Dispose();
+        }
+
+        /// <summary>One error record per failed record of the batches that came back; for the others their verbose line and what <paramref name="write"/> adds.</summary>
+        protected void WriteBatchOutcomes<T>(PipelineBatcher<T>? batch, Action<BatchOutcome> write)
+        {
+            if (batch == null) return;
+            foreach (var outcome in batch.TakeCompleted(Log))
+            {
+                if (outcome.Error != null)
+                {
+                    WriteLbError(outcome.Error, outcome.Tag);
+                    continue;
+                }
+                if (outcome.Verbose != null) WriteVerbose(outcome.Verbose);
+                write(outcome);
+            }
+        }
 
         /// <summary>The connection for the current record; terminating when there is none, since nothing can go on.</summary>
         protected LbConnection ResolveConnection()

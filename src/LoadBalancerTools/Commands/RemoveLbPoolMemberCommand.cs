@@ -35,6 +35,12 @@ namespace LoadBalancerTools.Commands
             var (connection, pool, selector) = target.Value;
             string what = Describe(connection, pool, selector);
             LbPoolMember? resolved = null;
+            WriteBatchOutcomes(_batch, o => WriteRemoved(connection, o));
+            if (Batching(connection))
+            {
+                AddToBatch(connection, pool, selector, what);
+                return;
+            }
             try
             {
                 if (RemoveNode) PoolService.RequireNodes(connection);
@@ -74,6 +80,42 @@ namespace LoadBalancerTools.Commands
             {
                 WriteLbError(ex, ErrorTarget(selector, resolved));
             }
+        }
+
+        private PipelineBatcher<(LbMemberSelector Selector, object? Tag)>? _batch;
+        private LbConnection? _batchConnection;
+
+        /// <summary>
+        /// Piped records to a provider with a multi-member call (ELBv2) or transactions (F5) go many to a call.
+        /// A drain waits on each member, and template slots and nodes are their own calls: those stay one by one.
+        /// </summary>
+        private bool Batching(LbConnection connection) =>
+            MyInvocation.ExpectingInput && !Drain && !UseTemplateSlot && !RemoveNode && PoolService.Batches(connection);
+
+        /// <summary>Confirms this record on its own (-WhatIf and -Confirm answer per record), then queues it; a full batch goes at once.</summary>
+        private void AddToBatch(LbConnection connection, string pool, LbMemberSelector selector, string what)
+        {
+            if (!ShouldProcess(what, "Remove")) return;
+            _batchConnection = connection;
+            _batch ??= new PipelineBatcher<(LbMemberSelector Selector, object? Tag)>(
+                (p, items, log, ct) => Pools.RemoveMembersAsync(connection, p, items, log, ct), PoolService.BatchSize(connection), CancellationToken);
+            QueueForBatch(_batch, pool, (selector, ErrorTarget(selector)), o => WriteRemoved(connection, o));
+        }
+
+        protected override void EndProcessing()
+        {
+            CompleteBatch(_batch, o => WriteRemoved(_batchConnection!, o));
+            // Then the changes are persisted (F5 save, NetScaler savec), once for the whole pipeline.
+            base.EndProcessing();
+        }
+
+        /// <summary>A batched record that was removed: its verbose line, and a warning when copies at its address still take traffic. Remove writes no objects.</summary>
+        private void WriteRemoved(LbConnection connection, BatchOutcome outcome)
+        {
+            if (outcome.Outcome != ChangeOutcome.Changed) return;
+            WriteVerbose($"Removed {outcome.Member}.");
+            if (outcome.Warning != null) WriteWarning($"Removed {outcome.Member!.Display}; {outcome.Warning}");
+            MarkChanged(connection);
         }
     }
 }

@@ -54,9 +54,9 @@ namespace LoadBalancerTools.Commands
         [ValidateRange(0, 86400)]
         public int DrainTimeoutSec { get; set; } = 300;
 
-        /// <summary>Changes sent at once; the default suits the provider (NginxPlus 8, HAProxy 4, Caddy 1).</summary>
+        /// <summary>The most changes in flight at once; the number adapts below it to what the endpoint answers. Default per provider (NginxPlus 64, F5 and NetScaler 16, AwsElbV2 20, HAProxy 8, Caddy 1).</summary>
         [Parameter]
-        [ValidateRange(1, 64)]
+        [ValidateRange(1, 256)]
         public int ThrottleLimit { get; set; }
 
         /// <summary>
@@ -135,15 +135,17 @@ namespace LoadBalancerTools.Commands
             bool whatIf = false;
             bool drains = DrainTimeoutSec > 0 && (connection.Supports(LbCapabilities.Drain) || connection.Supports(LbCapabilities.Disable));
             bool yesToAll = false, noToAll = false;
+            // Unattended (no -WhatIf, -Confirm or -Verbose), nobody reads the per-change text: a sync of thousands skips building it.
+            bool showText = ShouldProcessShowsText(ConfirmImpact.Medium);
             foreach (var change in plan.Changes.Where(c => c.Status == LbChangeStatus.Planned))
             {
-                string action = Describe(change, drains);
-                if (ShouldProcess($"{action} ({connection}).", $"{action}?", "Confirm", out ShouldProcessReason reason))
+                string action = showText ? Describe(change, drains) : Pool;
+                if (ShouldProcess(showText ? $"{action} ({connection})." : action, showText ? $"{action}?" : action, "Confirm", out ShouldProcessReason reason))
                 {
                     // Removals are high impact, as with Remove-LbPoolMember: an unattended -Prune never removes
                     // without an explicit choice (-Force, -Confirm:$false, or a yes at the prompt).
                     if (!change.IsRemoval || !RemovalNeedsConfirmation()) continue;
-                    if (ShouldContinue($"{action} ({connection})?", "Confirm removal", ref yesToAll, ref noToAll)) continue;
+                    if (ShouldContinue($"{Describe(change, drains)} ({connection})?", "Confirm removal", ref yesToAll, ref noToAll)) continue;
                 }
                 else if (reason == ShouldProcessReason.WhatIf)
                 {
@@ -163,14 +165,15 @@ namespace LoadBalancerTools.Commands
             {
                 Prune = Prune,
                 DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
-                ThrottleLimit = ThrottleLimit > 0 ? ThrottleLimit : BulkRunner.DefaultConcurrency(connection.Provider),
+                ThrottleLimit = ThrottleLimit,
                 RecheckBeforeAdd = MayPrompt(ConfirmImpact.Medium),
                 ReadSnapshot = snapshot,
             };
             var clock = Stopwatch.StartNew();
             if (plan.Changes.Any(c => c.Status == LbChangeStatus.Planned))
             {
-                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Applying with up to {0} change(s) at a time.", options.ThrottleLimit));
+                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Applying with up to {0} change(s) at a time, fewer while the endpoint pushes back.",
+                    SyncService.Workers(connection, options)));
                 Run(ct => Sync.ApplyAsync(connection, Pool, plan.Changes, options, Log, ct));
             }
 

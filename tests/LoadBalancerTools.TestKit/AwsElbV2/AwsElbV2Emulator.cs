@@ -129,6 +129,10 @@ public sealed class AwsElbV2Emulator : IAsyncDisposable
         lock (_gate) _throttles.Add((action, code, count));
     }
 
+    /// <summary>The next <paramref name="count"/> requests of <paramref name="action"/> meet <paramref name="kind"/> (ApplyThen500: applied, then answered 500; ServiceUnavailable: refused).</summary>
+    public void Fault(string action, FaultKind kind, int count = 1) =>
+        Faults.Enqueue(kind, count, request => request.HttpContext.Items[CallKey] is Call call && call.Parameters.TryGetValue("Action", out var a) && a == action);
+
     public IReadOnlyList<ElbV2RequestRecord> Requests
     {
         get { lock (_gate) return _log.ToArray(); }

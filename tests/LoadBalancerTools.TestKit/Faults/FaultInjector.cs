@@ -40,6 +40,9 @@ public sealed class FaultInjector
     private bool _nextRandomIs503;
     private Func<int, string, string, (string contentType, string body)> _errorFormatter;
     private string? _unauthorizedChallenge;
+    private int _concurrencyLimit;
+    private int _inFlight;
+    private int _overLimit;
 
     /// <param name="seed">Seed of the random source behind <see cref="RandomFaultRate"/>, so runs repeat.</param>
     /// <param name="errorFormatter">(status, text, code) → (content type, body); null means <see cref="DefaultErrorFormatter"/>.</param>
@@ -136,6 +139,20 @@ public sealed class FaultInjector
         set => Interlocked.Exchange(ref _slowDelayTicks, NonNegative(value).Ticks);
     }
 
+    /// <summary>
+    /// A hidden capacity: a request arriving while this many are already being served is refused at once with
+    /// 503, as nginx's limit_conn does (ngx_http_limit_conn_module: "limit_conn_status code; Default: 503").
+    /// 0 (the default) for no limit.
+    /// </summary>
+    public int ConcurrencyLimit
+    {
+        get => Volatile.Read(ref _concurrencyLimit);
+        set => Volatile.Write(ref _concurrencyLimit, NonNegative(value));
+    }
+
+    /// <summary>Requests refused by <see cref="ConcurrencyLimit"/> so far.</summary>
+    public int OverLimitCount => Volatile.Read(ref _overLimit);
+
     /// <summary>Faults injected so far, all kinds together (random ones included).</summary>
     public int InjectedCount => Volatile.Read(ref _injected);
 
@@ -187,6 +204,7 @@ public sealed class FaultInjector
         RandomFaultRate = 0;
         AmbiguousWriteRate = 0;
         Latency = TimeSpan.Zero;
+        ConcurrencyLimit = 0;
     }
 
     /// <summary>The fault injected into this request, if any (lets request logs tell a dropped request apart).</summary>
@@ -197,8 +215,16 @@ public sealed class FaultInjector
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var aborted = context.RequestAborted;
+        int inFlight = Interlocked.Increment(ref _inFlight);
         try
         {
+            int limit = ConcurrencyLimit;
+            if (limit > 0 && inFlight > limit)
+            {
+                Interlocked.Increment(ref _overLimit);
+                await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "too many connections", "ServiceUnavailable").ConfigureAwait(false);
+                return;
+            }
             var latency = Latency;
             if (latency > TimeSpan.Zero)
                 await Task.Delay(latency, aborted).ConfigureAwait(false);
@@ -261,6 +287,10 @@ public sealed class FaultInjector
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client gave up during a delay (its own timeout); there is nobody left to answer.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 

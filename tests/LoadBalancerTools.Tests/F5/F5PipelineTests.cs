@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Threading.Tasks;
 using LoadBalancerTools.Model;
@@ -35,9 +36,9 @@ namespace LoadBalancerTools.Tests.F5
         public void Two_hundred_piped_adds_survive_a_token_expiry_halfway_with_one_relogin()
         {
             Connect();
-            // Each add reads the pool twice (cmdlet and service: list + stats) and posts once, about five
-            // requests; after 500 the token dies just before the next POST, so a create meets the 401.
-            _f5.ExpireTokensAfter(500, atMethod: "POST");
+            // Piped adds go 100 to a transaction (a POST to open it, one POST per member into it, a PATCH to
+            // commit); after 150 requests the token dies just before the next POST, inside the second transaction.
+            _f5.ExpireTokensAfter(150, atMethod: "POST");
 
             var r = _ps.Run(
                 "$members = 1..200 | ForEach-Object { [pscustomobject]@{ Address = \"10.1.0.$_\"; Port = 80 } }\n" +
@@ -254,6 +255,51 @@ namespace LoadBalancerTools.Tests.F5
             var error = Assert.Single(r.AllErrors);
             Assert.StartsWith("LbConnectFailed", error.FullyQualifiedErrorId);
             Assert.Contains("maximum number of live tokens", error.Exception.Message);
+        }
+
+        // Piped adds and removes go in transactions (all or nothing); a transaction the device refuses is retried
+        // member by member, so the one record it refused carries the error.
+
+        [Fact]
+        public void Thirty_piped_adds_are_one_transaction_and_thirty_output_objects()
+        {
+            Connect();
+            var r = _ps.Run("1..30 | ForEach-Object { [pscustomobject]@{ Address = \"10.6.0.$_\"; Port = 80 } } | Add-LbPoolMember -Pool web -PassThru");
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal(30, r.Output.Count);
+            Assert.Equal(30, _f5.GetMembers("web").Count);
+            Assert.Equal(1, _f5.CommittedTransactions);
+        }
+
+        [Fact]
+        public void A_refused_transaction_is_retried_member_by_member_and_only_the_bad_record_fails()
+        {
+            Connect();
+            // BIG-IP refuses a member whose node would be a host name ("invalid IP address ... for a new node"),
+            // which fails the whole transaction at commit.
+            var r = _ps.Run("@('10.6.0.1', '10.6.0.2', 'app-z.example', '10.6.0.4') | ForEach-Object { [pscustomobject]@{ Address = $_; Port = 80 } } | " +
+                            "Add-LbPoolMember -Pool web -PassThru");
+
+            var error = Assert.Single(r.Errors);
+            Assert.Equal("app-z.example:80", error.TargetObject);
+            Assert.Equal(3, r.Output.Count);
+            Assert.Equal(new[] { "10.6.0.1", "10.6.0.2", "10.6.0.4" }, _f5.GetMembers("web").Select(m => m.Address).OrderBy(a => a, StringComparer.Ordinal));
+            Assert.Equal(0, _f5.CommittedTransactions);
+        }
+
+        [Fact]
+        public void Piped_removes_are_one_transaction()
+        {
+            Connect();
+            Assert.False(_ps.Run("1..20 | ForEach-Object { [pscustomobject]@{ Address = \"10.6.0.$_\"; Port = 80 } } | Add-LbPoolMember -Pool web").HadErrors);
+            int before = _f5.CommittedTransactions;
+
+            var r = _ps.Run("Get-LbPoolMember -Pool web | Remove-LbPoolMember -Confirm:$false");
+
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Empty(_f5.GetMembers("web"));
+            Assert.Equal(before + 1, _f5.CommittedTransactions);
         }
     }
 }

@@ -27,6 +27,10 @@ namespace LoadBalancerTools.Tests.Services
         public bool LoseNextUpdateResponse;
         /// <summary>Each read of a draining member lowers its connections by this much.</summary>
         public int DrainPerRead;
+        /// <summary>When set, every add is applied and then answered with a 503, as a proxy in front of a busy API may.</summary>
+        public bool AnswerAddsWith503AfterApplying;
+        /// <summary>When set, reads wait for it before answering: a slow read, for tests of what overlaps it.</summary>
+        public Task? ReadsWaitFor;
         /// <summary>Called for each member on every read, to let a test move its state along.</summary>
         public Action<LbPoolMember>? OnRead;
 
@@ -46,10 +50,11 @@ namespace LoadBalancerTools.Tests.Services
         public Task<IReadOnlyList<LbPool>> GetPoolsAsync(ILbLog log, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<LbPool>>(new[] { new LbPool { Pool = "web", MemberCount = Snapshot().Count } });
 
-        public Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(string pool, ILbLog log, CancellationToken ct)
+        public async Task<IReadOnlyList<LbPoolMember>> GetMembersAsync(string pool, ILbLog log, CancellationToken ct)
         {
             if (pool != "web") throw new LbException(LbErrorKind.NotFound, "no pool " + pool) { ErrorId = ErrorIds.PoolNotFound };
             Interlocked.Increment(ref ReadCalls);
+            if (ReadsWaitFor != null) await ReadsWaitFor.ConfigureAwait(false);
             lock (_members)
             {
                 foreach (var m in _members.Where(m => m.State == LbMemberState.Draining))
@@ -57,7 +62,7 @@ namespace LoadBalancerTools.Tests.Services
                     m.ActiveConnections = Math.Max(0, (m.ActiveConnections ?? 0) - DrainPerRead);
                 }
                 foreach (var m in _members) OnRead?.Invoke(m);
-                return Task.FromResult<IReadOnlyList<LbPoolMember>>(_members.Select(Copy).ToList());
+                return _members.Select(Copy).ToList();
             }
         }
 
@@ -70,6 +75,7 @@ namespace LoadBalancerTools.Tests.Services
                 throw new LbException(LbErrorKind.Transient, "timed out") { Ambiguous = true };
             }
             var added = Seed(spec.Address, spec.Port);
+            if (AnswerAddsWith503AfterApplying) throw new LbException(LbErrorKind.Transient, "service unavailable", statusCode: 503);
             if (LoseNextAddResponse)
             {
                 LoseNextAddResponse = false;

@@ -74,6 +74,28 @@ namespace LoadBalancerTools.Tests.Services
         }
 
         [Fact]
+        public async Task Writes_that_fail_together_are_settled_by_shared_reads_that_start_after_them()
+        {
+            var slowRead = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _provider.ReadsWaitFor = slowRead.Task;
+            _provider.AnswerAddsWith503AfterApplying = true;
+
+            // Ten adds, each applied and answered 503: each must read the pool to learn that it landed.
+            var adds = Enumerable.Range(1, 10)
+                .Select(i => _service.AddAbsentMemberAsync(_connection, "web", new LbMemberSpec($"10.0.1.{i}", 80), null, _log, CancellationToken.None))
+                .ToList();
+            // The first failure's read is on the wire; the nine after it join one read queued behind it.
+            Assert.Equal(1, _provider.ReadCalls);
+            slowRead.SetResult(true);
+            var results = await Task.WhenAll(adds);
+
+            Assert.All(results, r => Assert.Equal(ChangeOutcome.Changed, r.Outcome));
+            Assert.Equal(10, _provider.AddCalls);
+            Assert.Equal(2, _provider.ReadCalls);
+            Assert.Equal(10, _provider.Snapshot().Count);
+        }
+
+        [Fact]
         public async Task Removing_a_missing_member_is_not_an_error()
         {
             var outcome = await _service.RemoveMemberAsync(_connection, "web", "10.9.9.9", 80, drain: false, TimeSpan.Zero, _log, CancellationToken.None);

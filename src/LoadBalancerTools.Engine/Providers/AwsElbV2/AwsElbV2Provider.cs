@@ -46,8 +46,11 @@ namespace LoadBalancerTools.Providers.AwsElbV2
         public LbCapabilities Capabilities => LbCapabilities.BatchChanges | LbCapabilities.DrainOnRemove;
 
         /// <summary>
-        /// Targets per RegisterTargets or DeregisterTargets call. The API documents no maximum; a moderate
-        /// size keeps one refused target (which fails its whole call) from costing a large retry.
+        /// Targets per RegisterTargets or DeregisterTargets call. The API documents no maximum (ELBv2 API
+        /// reference, RegisterTargets: "Targets.member.N ... Type: Array of TargetDescription objects", with no
+        /// length constraint, unlike DescribeTargetGroups' PageSize of 1 to 400; the quota that applies is targets
+        /// per target group, answered TooManyTargets); a moderate size keeps one refused target (which fails its
+        /// whole call) from costing a large retry. Piped Add-/Remove-LbPoolMember records are batched to this size.
         /// </summary>
         public int MaxBatchSize { get; internal set; } = 100;
 

@@ -40,7 +40,7 @@ namespace LoadBalancerTools.Providers.HAProxy
                 ShouldRetry = (o, kind) => o.Exception is SocketException se && se.SocketErrorCode == SocketError.ConnectionRefused
                                            || (o.Exception is IOException || o.Exception is SocketException) && kind == RequestKind.Read,
                 IsFailure = o => o.Exception is IOException || o.Exception is SocketException,
-            }));
+            }, options.SharedLimiter(endpoint)));
         }
 
         /// <summary>Runs the commands (joined by ';') and returns HAProxy's whole answer.</summary>

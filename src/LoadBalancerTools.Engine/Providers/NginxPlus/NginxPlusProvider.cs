@@ -214,7 +214,7 @@ namespace LoadBalancerTools.Providers.NginxPlus
                 // A peer read without a server config (static upstream) carries its state only.
                 state = own == "down" ? LbMemberState.Disabled : own == "draining" ? LbMemberState.Draining : LbMemberState.Enabled;
             }
-            return new LbPoolMember
+            var member = new LbPoolMember
             {
                 Provider = ProviderName,
                 Pool = pool,
@@ -241,10 +241,11 @@ namespace LoadBalancerTools.Providers.NginxPlus
                 ReadOnlyReason = (server.Long("parent") ?? peer?.Long("parent")) is long parent
                     ? $"NGINX Plus created it by resolving '{server.Str("host") ?? peer?.Str("host")}' (configured server {parent.ToString(CultureInfo.InvariantCulture)}); change that server or the DNS record instead"
                     : null,
-                Raw = peer.HasValue
-                    ? new Dictionary<string, object?> { ["server"] = JsonRaw.ToObject(server), ["peer"] = JsonRaw.ToObject(peer.Value) }
-                    : JsonRaw.ToObject(server),
             };
+            member.SetRaw(() => peer.HasValue
+                ? new Dictionary<string, object?> { ["server"] = JsonRaw.ToObject(server), ["peer"] = JsonRaw.ToObject(peer.Value) }
+                : JsonRaw.ToObject(server));
+            return member;
         }
 
         private static LbMemberHealth Health(string? peerState)
