@@ -46,11 +46,11 @@ namespace LoadBalancerTools.Services
 
         /// <summary>Whether adds and removes on this connection can go many to a call.</summary>
         public static bool Batches(LbConnection connection) =>
-            connection.ProviderInstance is IBatchProvider || connection.ProviderInstance is ITransactionalProvider;
+            ConnectionService.ProviderFor(connection) is IBatchProvider || ConnectionService.ProviderFor(connection) is ITransactionalProvider;
 
         /// <summary>Records per flush: the vendor's most targets per call, else <see cref="DefaultBatchSize"/>.</summary>
         public static int BatchSize(LbConnection connection) =>
-            connection.ProviderInstance is IBatchProvider batch ? Math.Max(1, batch.MaxBatchSize) : DefaultBatchSize;
+            ConnectionService.ProviderFor(connection) is IBatchProvider batch ? Math.Max(1, batch.MaxBatchSize) : DefaultBatchSize;
 
         /// <summary>Adds the members that are not there yet, as few calls as the vendor allows; one outcome per spec, in order.</summary>
         public async Task<IReadOnlyList<BatchOutcome>> AddMembersAsync(LbConnection connection, string pool, IReadOnlyList<(LbMemberSpec Spec, object? Tag)> items,
@@ -196,7 +196,7 @@ namespace LoadBalancerTools.Services
             var errors = new LbException?[specs.Count];
             try
             {
-                if (connection.ProviderInstance is IBatchProvider batch)
+                if (ConnectionService.ProviderFor(connection) is IBatchProvider batch)
                 {
                     var results = await batch.AddMembersAsync(pool, specs, log, ct).ConfigureAwait(false);
                     var unknown = new List<int>();
@@ -215,7 +215,7 @@ namespace LoadBalancerTools.Services
                 }
                 else
                 {
-                    var tx = (ITransactionalProvider)connection.ProviderInstance;
+                    var tx = (ITransactionalProvider)ConnectionService.ProviderFor(connection);
                     await tx.ApplyAtomicallyAsync(specs.Select(s => LbBatchChange.AddMember(pool, s)).ToList(), log, ct).ConfigureAwait(false);
                 }
             }
@@ -224,7 +224,7 @@ namespace LoadBalancerTools.Services
                 log.Verbose($"A batch of {specs.Count} add(s) to pool '{pool}' may or may not have been applied ({ex.Message}); reading the pool before deciding.");
                 await SettleByReadingAsync(connection, pool, specs, ex, log, ct, (k, e) => errors[k] = e).ConfigureAwait(false);
             }
-            catch (LbException ex) when (specs.Count > 1 && connection.ProviderInstance is ITransactionalProvider)
+            catch (LbException ex) when (specs.Count > 1 && ConnectionService.ProviderFor(connection) is ITransactionalProvider)
             {
                 // The transaction applied nothing and names the change the device refused in words only: adding one
                 // by one finds which record it was, so that record alone carries the error.
@@ -270,7 +270,7 @@ namespace LoadBalancerTools.Services
             var errors = new LbException?[targets.Count];
             try
             {
-                if (connection.ProviderInstance is IBatchProvider batch)
+                if (ConnectionService.ProviderFor(connection) is IBatchProvider batch)
                 {
                     var results = await batch.RemoveMembersAsync(pool, targets, log, ct).ConfigureAwait(false);
                     for (int k = 0; k < targets.Count; k++)
@@ -283,7 +283,7 @@ namespace LoadBalancerTools.Services
                 }
                 else
                 {
-                    var tx = (ITransactionalProvider)connection.ProviderInstance;
+                    var tx = (ITransactionalProvider)ConnectionService.ProviderFor(connection);
                     await tx.ApplyAtomicallyAsync(targets.Select(LbBatchChange.RemoveMember).ToList(), log, ct).ConfigureAwait(false);
                 }
             }
@@ -307,7 +307,7 @@ namespace LoadBalancerTools.Services
                     for (int k = 0; k < targets.Count; k++) errors[k] = OutcomeUnknown($"the remove of member {targets[k]}", ex, readFailure);
                 }
             }
-            catch (LbException ex) when (targets.Count > 1 && connection.ProviderInstance is ITransactionalProvider)
+            catch (LbException ex) when (targets.Count > 1 && ConnectionService.ProviderFor(connection) is ITransactionalProvider)
             {
                 log.Verbose($"The transaction of {targets.Count} removal(s) from pool '{pool}' was refused ({ex.Message}); nothing was applied. Removing them one by one to find which member it was.");
                 for (int k = 0; k < targets.Count; k++)

@@ -84,7 +84,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             var r = _ps.Run($"{ids} | ForEach-Object {{ [pscustomobject]@{{ Pool = 'apps'; Address = $_; Port = 80 }} }} | Add-LbPoolMember -PassThru");
 
             var error = Assert.Single(r.Errors);
-            Assert.Equal("i-00000000000000003:80", error.TargetObject);
+            Assert.Equal("i-00000000000000003:80", Assert.IsType<LbMemberSpec>(error.TargetObject).Endpoint);
             Assert.Contains("i-00000000000000003", error.Exception.Message);
             Assert.Equal(4, r.Output.Count);
             Assert.DoesNotContain(r.Output, o => ((LbPoolMember)o.BaseObject).Address == "i-00000000000000003");
@@ -127,7 +127,7 @@ namespace LoadBalancerTools.Tests.AwsElbV2
             var r = _ps.Run(Piped(6) + " | Add-LbPoolMember -PassThru");
 
             Assert.Equal(6, r.Errors.Count);
-            Assert.Equal(Enumerable.Range(1, 6).Select(i => $"10.5.0.{i}:80"), r.Errors.Select(e => e.TargetObject));
+            Assert.Equal(Enumerable.Range(1, 6).Select(i => $"10.5.0.{i}:80"), r.Errors.Select(e => Assert.IsType<LbMemberSpec>(e.TargetObject).Endpoint));
             Assert.All(r.Errors, e => Assert.Contains("was not sent again", e.Exception.Message));
             Assert.Empty(r.Output);
             Assert.Equal(1, _aws.Count("RegisterTargets"));

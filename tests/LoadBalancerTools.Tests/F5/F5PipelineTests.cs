@@ -282,7 +282,7 @@ namespace LoadBalancerTools.Tests.F5
                             "Add-LbPoolMember -Pool web -PassThru");
 
             var error = Assert.Single(r.Errors);
-            Assert.Equal("app-z.example:80", error.TargetObject);
+            Assert.Equal("app-z.example:80", Assert.IsType<LbMemberSpec>(error.TargetObject).Endpoint);
             Assert.Equal(3, r.Output.Count);
             Assert.Equal(new[] { "10.6.0.1", "10.6.0.2", "10.6.0.4" }, _f5.GetMembers("web").Select(m => m.Address).OrderBy(a => a, StringComparer.Ordinal));
             Assert.Equal(0, _f5.CommittedTransactions);
