@@ -206,3 +206,62 @@ Describe 'Members and pools through Export-Csv and ConvertTo-Json' {
         $text | Should -Not -Match ([regex]::Escape($password))
     }
 }
+
+Describe 'Output a script can use as it is' {
+    BeforeAll {
+        $null = Invoke-LbStage $stage /nginx/upstreams/shape
+        Add-Server shape '10.0.3.1:80' -Weight 3
+        Add-Server shape '10.0.3.2:80' -Weight 9
+    }
+
+    It 'Export-Csv writes the shown properties only: no Raw, no Connection, states by name' {
+        Get-LbPoolMember -Pool shape | Export-Csv -Path shape.csv -NoTypeInformation
+        $header = (Get-Content shape.csv -TotalCount 1) -split ',' | ForEach-Object { $_.Trim('"') }
+        $header | Should -Not -Contain 'Raw'
+        $header | Should -Not -Contain 'Connection'
+        $header | Should -Contain 'MemberId'
+        (Import-Csv shape.csv).State | Should -Be @('Enabled', 'Enabled')
+        Get-Content -Raw shape.csv | Should -Not -Match 'System\.Collections|LoadBalancerTools\.'
+    }
+
+    It 'ConvertTo-Json writes enums by name and leaves Raw and Connection out; the hidden ones still read by name' {
+        $members = @(Get-LbPoolMember -Pool shape)
+        $json = $members | ConvertTo-Json -Depth 4 -WarningAction SilentlyContinue
+        $parsed = @($json | ConvertFrom-Json)
+        $parsed[0].State | Should -Be 'Enabled'
+        $parsed[0].PSObject.Properties.Name | Should -Not -Contain 'Raw'
+        $parsed[0].PSObject.Properties.Name | Should -Not -Contain 'Connection'
+        $members[0].Raw | Should -Not -BeNullOrEmpty
+        $members[0].Connection.Endpoint | Should -Not -BeNullOrEmpty
+    }
+
+    It 'the table headers are property names: Select-Object and Sort-Object by what the table shows' {
+        $pool = Get-LbPool -Name shape | Select-Object Pool, Members, Healthy
+        $pool.Pool | Should -Be 'shape'
+        $pool.Members | Should -Be 2
+        @(Get-LbPoolMember -Pool shape | Sort-Object Weight -Descending | Select-Object -First 1).Weight | Should -Be 9
+        $null = Invoke-LbStage $stage /nginx/upstreams/shape/servers/active -Body @{ server = '10.0.3.1:80'; active = 12 }
+        (Get-LbPoolMember -Pool shape | Sort-Object Active -Descending | Select-Object -First 1).Address | Should -Be '10.0.3.1'
+        (Get-LbPoolMember -Pool shape | Sort-Object Active | Select-Object -First 1).Address | Should -Be '10.0.3.2'
+    }
+
+    It 'a script names the types: typed parameters, -is, enum literals and catch [LbException]' {
+        function Get-DoubleWeight([LoadBalancerTools.Model.LbPoolMember] $Member) { 2 * $Member.Weight }
+        $member = Get-LbPoolMember -Pool shape -Address 10.0.3.2 -Port 80
+        $member -is [LoadBalancerTools.Model.LbPoolMember] | Should -BeTrue
+        Get-DoubleWeight $member | Should -Be 18
+        $member.State -eq [LoadBalancerTools.Model.LbMemberState]::Enabled | Should -BeTrue
+        $caught = try { Get-LbPoolMember -Pool no-such-pool -ErrorAction Stop; 'not thrown' }
+                  catch [LoadBalancerTools.Errors.LbException] { $_.FullyQualifiedErrorId.Split(',')[0] }
+        $caught | Should -Be 'LbPoolNotFound'
+    }
+
+    It 'an error points at the member it is about (TargetObject), not at a sentence' {
+        $member = Get-LbPoolMember -Pool shape -Address 10.0.3.1 -Port 80
+        $member | Remove-LbPoolMember -Confirm:$false
+        $member | Set-LbPoolMember -Weight 4 -ErrorAction SilentlyContinue -ErrorVariable failed
+        $failed.Count | Should -Be 1
+        $failed[0].TargetObject | Should -BeOfType ([LoadBalancerTools.Model.LbPoolMember])
+        $failed[0].TargetObject.Address | Should -Be '10.0.3.1'
+    }
+}

@@ -12,6 +12,8 @@ namespace LoadBalancerTools.Tests.NginxPlus
     /// anywhere a user or a log could see it. Secrets from the real SecretManagement module and a vault
     /// are tested in real pwsh: tests/Pester/Secrets.Tests.ps1.
     /// </summary>
+    // Unix only: the .env trust rules read Unix owners and modes.
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public sealed class CredentialTests : IAsyncLifetime
     {
         private const string User = "lbadmin";

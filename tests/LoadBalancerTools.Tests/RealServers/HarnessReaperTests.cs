@@ -11,6 +11,8 @@ namespace LoadBalancerTools.Tests.RealServers
     /// still runs the very process started (start tick) and the same program, and that program is one the
     /// harness starts. A record planted for someone else's process kills nothing.
     /// </summary>
+    // Unix only: the reaper guards an owner-only Unix folder.
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public sealed class HarnessReaperTests : IDisposable
     {
         private readonly string _root = Path.Combine(Path.GetTempPath(), "lbtools-reaper-" + Guid.NewGuid().ToString("N"));

@@ -21,6 +21,8 @@ namespace LoadBalancerTools.Tests.Remediation
     /// written through a unique owner-only temporary file, never through a link, and an ejection written ahead
     /// so a kill between the API call and the save leaves a record the next round reconciles.
     /// </summary>
+    // Unix only: state files are checked for Unix mode 0600.
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public sealed class StateFileSafetyTests : NginxPlusTestBase, IDisposable
     {
         private readonly string _dir = Path.Combine(Path.GetTempPath(), "lbtools-state-" + Guid.NewGuid().ToString("N"));
