@@ -113,6 +113,7 @@ Describe 'Connect-LbController -SecretName with the real SecretManagement' {
         $run.Errors | Should -BeNullOrEmpty
         $run.Text | Should -Not -Match 'vaultOnlyToken42'
     }
+
 }
 
 Describe 'SecretManagement from ForEach-Object -Parallel' {
@@ -141,5 +142,25 @@ Describe 'SecretManagement from ForEach-Object -Parallel' {
             $results | Should -Be (@('web') * 4)
         }
         finally { Disconnect-LbController -Connection $c }
+    }
+}
+
+# Last: it adds a pool to the shared emulator, which the tests above count.
+Describe 'The Redis state store with the real SecretManagement' {
+    It 'opens a password-protected Redis state store with -StateSecretName and never shows the password' {
+        $redisPassword = 'Redis-Vault-Pa55-7'
+        $redis = (Invoke-LbStage $stage /redis -Body @{ user = 'default'; password = $redisPassword }).url
+        Set-Secret -Vault Ops -Name redis-state -Secret $redisPassword
+        $null = Invoke-LbStage $stage /nginx/upstreams/heal
+        # A port nothing listens on (taken and given back), so every probe fails.
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $closedPort = $listener.LocalEndpoint.Port; $listener.Stop()
+        $null = Invoke-LbStage $stage /nginx/upstreams/heal/servers -Body @{ server = "127.0.0.1:$closedPort"; weight = 1 }
+        $connection = Connect-LbController -Provider NginxPlus -Endpoint $api -SecretName lb-table -Vault Ops
+        $run = Invoke-Captured { Invoke-LbHealthRemediation -Connection $connection -Pool heal -Protocol Tcp -ProbeTimeoutSec 1 -StateStore $redis -StateSecretName redis-state -StateVault Ops -Verbose -Debug }
+        $run.Errors | Should -BeNullOrEmpty
+        $key = 'lbtools:{' + $api.ToLowerInvariant() + '|heal}:state'
+        (Invoke-LbStage $stage "/redis/get?key=$([uri]::EscapeDataString($key))" -Method Get).value | Should -Match '"ConsecutiveFailures": 1'
+        $run.Text | Should -Not -Match ([regex]::Escape($redisPassword))
     }
 }

@@ -15,6 +15,21 @@ function Get-BuiltModulePath {
     $manifest
 }
 
+# The shared third-party modules (shared/modules, see its README): LBTOOLS_SHARED_MODULES when set, else the
+# first shared/modules beside the repository or beside any folder above it, so a clone anywhere under the
+# workspace finds it.
+function Find-SharedModules {
+    if ($env:LBTOOLS_SHARED_MODULES) { return $env:LBTOOLS_SHARED_MODULES }
+    $dir = Split-Path $script:RepoRoot -Parent
+    while ($dir) {
+        $candidate = Join-Path $dir 'shared/modules'
+        if (Test-Path $candidate) { return $candidate }
+        $parent = Split-Path $dir -Parent
+        if ($parent -eq $dir) { return $null }
+        $dir = $parent
+    }
+}
+
 # SecretManagement 1.1.2: ../shared/modules beside the repository goes first on PSModulePath, so the real
 # module is found (and child pwsh processes inherit the path). SecretManagement keeps its vault registry
 # under $HOME/.secretmanagement: HOME points at a folder in Pester's TestDrive, so the registry of the user
@@ -23,13 +38,14 @@ function Get-BuiltModulePath {
 function Initialize-SecretManagement {
     $env:HOME = Join-Path (Get-PSDrive TestDrive).Root 'home'
     $null = New-Item -ItemType Directory -Path $env:HOME -Force
-    $shared = Join-Path (Split-Path $script:RepoRoot -Parent) 'shared/modules'
-    if (Test-Path $shared) {
+    $shared = Find-SharedModules
+    if ($shared) {
         $env:PSModulePath = $shared + [IO.Path]::PathSeparator + $env:PSModulePath
     }
     $module = Get-Module -ListAvailable Microsoft.PowerShell.SecretManagement | Where-Object Version -eq '1.1.2' | Select-Object -First 1
     if (-not $module) {
-        throw "Microsoft.PowerShell.SecretManagement 1.1.2 was not found. Put it at $shared/Microsoft.PowerShell.SecretManagement/1.1.2/ (see shared/modules/README.md) or install it on PSModulePath."
+        throw ("Microsoft.PowerShell.SecretManagement 1.1.2 was not found: no shared/modules folder beside $script:RepoRoot or any folder above it, " +
+            "and none on PSModulePath. Set LBTOOLS_SHARED_MODULES to the folder that holds Microsoft.PowerShell.SecretManagement/1.1.2/, or install it on PSModulePath.")
     }
     Import-Module $module.Path -Global
 }

@@ -19,6 +19,7 @@ internal sealed class StageState : IAsyncDisposable
     private HaproxyProcess? _haproxy;
     private WebhookReceiver? _hooks;
     private TrafficGenerator? _traffic;
+    private RedisProcess? _redis;
 
     private AwsElbV2Emulator Aws => _aws ?? throw new InvalidOperationException("POST /aws first.");
 
@@ -119,6 +120,15 @@ internal sealed class StageState : IAsyncDisposable
             return Results.Json(new { s.Total, s.Successes, s.Failures, s.HitsByBackend });
         });
 
+        // A real redis-server that asks for a password (the shared state store), and a key read back independently.
+        app.MapPost("/redis", async (Login login) =>
+        {
+            _redis ??= await RedisProcess.StartAsync(login.Password);
+            return Results.Json(new { url = _redis.Url });
+        });
+        app.MapGet("/redis/get", async (string key) =>
+            Results.Json(new { value = await (_redis ?? throw new InvalidOperationException("POST /redis first.")).CommandAsync("GET " + key) }));
+
         // The alert receiver (Slack, PagerDuty, webhooks): what arrived, and a status to answer per path.
         app.MapPost("/hooks", async () =>
         {
@@ -139,6 +149,7 @@ internal sealed class StageState : IAsyncDisposable
         if (_hooks != null) await _hooks.DisposeAsync();
         if (_nginx != null) await _nginx.DisposeAsync();
         if (_aws != null) await _aws.DisposeAsync();
+        if (_redis != null) await _redis.DisposeAsync();
         foreach (var b in _backends.Values) await b.DisposeAsync();
     }
 

@@ -10,7 +10,7 @@ namespace LoadBalancerTools.Tests.Remediation
 {
     /// <summary>
     /// -StateStore redis:// through the engine, against a real redis-server that requires a password: the
-    /// password comes from -StateCredential or a vault secret and never shows in any stream; bad addresses are
+    /// password comes from -StateCredential (a vault secret: tests/Pester/Secrets.Tests.ps1, with the real SecretManagement) and never shows in any stream; bad addresses are
     /// refused without echoing a password.
     /// </summary>
     [Trait("Category", "RealRedis")]
@@ -28,12 +28,7 @@ namespace LoadBalancerTools.Tests.Remediation
             _nginx.AddUpstream("web");
             _nginx.AddServer("web", "127.0.0.1:" + FreePort.Next());
             _ps = new PsSession();
-            var r = _ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' | Out-Null; " +
-                            "New-Module -Name Microsoft.PowerShell.SecretManagement -ScriptBlock { " +
-                            "  function Get-Secret { [CmdletBinding()] param([string]$Name, [string]$Vault) " +
-                            "    if ($Name -ne 'redis') { throw \"The secret $Name was not found.\" } " +
-                            $"    [System.Net.NetworkCredential]::new('', '{Password}').SecurePassword }} " +
-                            "} | Import-Module");
+            var r = _ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' | Out-Null");
             Assert.False(r.HadErrors, r.ToString());
         }
 
@@ -49,9 +44,9 @@ namespace LoadBalancerTools.Tests.Remediation
         private Task<string> StoredState() => _redis.CommandAsync("GET lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:state");
 
         [Fact]
-        public async Task The_password_from_a_vault_secret_opens_the_store_and_shows_nowhere()
+        public async Task The_password_from_StateCredential_opens_the_store_and_shows_nowhere()
         {
-            var r = _ps.Run(Run($"-StateStore '{_redis.Url}' -StateSecretName redis -StateVault Ops"));
+            var r = _ps.Run($"$cred = [pscredential]::new('default', [System.Net.NetworkCredential]::new('', '{Password}').SecurePassword); " + Run($"-StateStore '{_redis.Url}' -StateCredential $cred"));
 
             Assert.False(r.HadErrors, r.ToString());
             Assert.Contains("\"ConsecutiveFailures\": 1", await StoredState());
@@ -98,7 +93,8 @@ namespace LoadBalancerTools.Tests.Remediation
         [Fact]
         public async Task WhatIf_reads_the_shared_state_but_takes_no_lease_and_stores_nothing()
         {
-            var r = _ps.Run(Run($"-StateStore '{_redis.Url}' -StateSecretName redis -FailureThreshold 1 -MaxEjectPercent 100 -MinHealthyMembers 0 -WhatIf"));
+            var r = _ps.Run($"$cred = [pscredential]::new('default', [System.Net.NetworkCredential]::new('', '{Password}').SecurePassword); " +
+                            Run($"-StateStore '{_redis.Url}' -StateCredential $cred -FailureThreshold 1 -MaxEjectPercent 100 -MinHealthyMembers 0 -WhatIf"));
 
             Assert.False(r.HadErrors, r.ToString());
             Assert.Contains(r.Output.Select(o => (LbRemediationEvent)o.BaseObject), e => e.Type == LbRemediationEventType.Ejected && !e.Applied && e.Reason.StartsWith("WhatIf:", StringComparison.Ordinal));
@@ -106,5 +102,5 @@ namespace LoadBalancerTools.Tests.Remediation
             Assert.Equal(":0", await _redis.CommandAsync("EXISTS lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:lease"));
             Assert.False(_nginx.GetServers("web").Single().Down);
         }
-}
+    }
 }
