@@ -69,6 +69,9 @@ public sealed class BackendServer : IAsyncDisposable
         set => Interlocked.Exchange(ref _responseDelayTicks, value.Ticks);
     }
 
+    /// <summary>Counts requests on <c>/</c> in flight, shared by every backend given the same meter.</summary>
+    public ConcurrencyMeter? Meter { get; set; }
+
     /// <summary>Requests served on <c>/</c> (health checks excluded).</summary>
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
@@ -245,17 +248,23 @@ public sealed class BackendServer : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _requestCount);
-        var delay = ResponseDelay;
-        if (delay > TimeSpan.Zero)
+        var meter = Meter;
+        meter?.Enter();
+        try
         {
-            try
+            var delay = ResponseDelay;
+            if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        finally
+        {
+            meter?.Exit();
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -296,4 +305,24 @@ public sealed class BackendServer : IAsyncDisposable
 
         return false;
     }
+}
+
+/// <summary>How many requests were in flight at once, across the backends that share it.</summary>
+public sealed class ConcurrencyMeter
+{
+    private int _current;
+    private int _max;
+
+    public int Max => Volatile.Read(ref _max);
+
+    internal void Enter()
+    {
+        int now = Interlocked.Increment(ref _current);
+        int seen;
+        while (now > (seen = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, seen) != seen)
+        {
+        }
+    }
+
+    internal void Exit() => Interlocked.Decrement(ref _current);
 }

@@ -57,6 +57,42 @@ namespace LoadBalancerTools.Tests.Remediation
 
         private static int DownCount(NginxPlusEmulator lb, string pool) => lb.GetServers(pool).Count(s => s.Down);
 
+        [Theory]
+        [InlineData(2)]
+        [InlineData(6)]
+        public async Task ThrottleLimit_bounds_the_probes_in_flight_across_every_pool_of_a_round(int limit)
+        {
+            // Eight slow backends in two pools on two load balancers: each probe is held 300 ms, so an unbounded
+            // round would have all eight in flight at once; the meter sees how many were.
+            var meter = new ConcurrencyMeter();
+            var slow = new List<BackendServer>();
+            try
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    var backend = await BackendServer.StartAsync("slow" + i);
+                    backend.ResponseDelay = TimeSpan.FromMilliseconds(300);
+                    backend.Meter = meter;
+                    slow.Add(backend);
+                }
+                _a.AddUpstream("slow");
+                _b.AddUpstream("slow");
+                for (int i = 0; i < 8; i++) (i < 4 ? _a : _b).AddServer("slow", slow[i].Address);
+
+                var r = _ps.Run("@(Get-LbPool -Name slow -Connection $a; Get-LbPool -Name slow -Connection $b) | " +
+                                $"Invoke-LbHealthRemediation -Path / -ProbeTimeoutSec 5 -ThrottleLimit {limit}");
+
+                Assert.False(r.HadErrors, r.ToString());
+                Assert.All(slow, b => Assert.Equal(1, b.RequestCount));   // every member probed once
+                // Never past the limit, and in parallel (at the limit of 2; at least 3 at once under a limit of 6).
+                Assert.InRange(meter.Max, Math.Min(limit, 3), limit);
+            }
+            finally
+            {
+                foreach (var b in slow) await b.DisposeAsync();
+            }
+        }
+
         [Fact]
         public void Pools_piped_from_two_load_balancers_are_healed_in_one_round_with_the_caps_per_pool()
         {
