@@ -40,6 +40,17 @@ namespace LoadBalancerTools.Tests.HAProxy
             _haproxy.WaitUntilAsync(() => Task.FromResult(condition()), Patience, what);
 
         [Fact]
+        public void Without_a_health_check_a_draining_member_is_not_called_healthy()
+        {
+            // The stats page shows DRAIN where it would say "no check": that is the admin state, not a check's verdict.
+            var r = _ps.Run("Set-LbPoolMember -Pool static -Name s1 -State Draining; " +
+                            "(Get-LbPoolMember -Pool static -Name s1).Health.ToString(); (Get-LbPool -Name static).HealthyCount; " +
+                            "Set-LbPoolMember -Pool static -Name s1 -State Enabled; (Get-LbPoolMember -Pool static -Name s1).Health.ToString()");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal(new object[] { "Unknown", 0, "Unknown" }, r.Output.Select(o => o.BaseObject).ToArray());
+        }
+
+        [Fact]
         public async Task An_added_member_receives_requests()
         {
             var newcomer = _backends[2];

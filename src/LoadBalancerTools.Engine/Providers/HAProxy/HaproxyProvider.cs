@@ -64,7 +64,7 @@ namespace LoadBalancerTools.Providers.HAProxy
                     Provider = ProviderName,
                     Pool = r.Get("pxname"),
                     MemberCount = servers[r.Get("pxname")].Count(),
-                    HealthyCount = servers[r.Get("pxname")].Count(s => Health(s.Get("status")) == LbMemberHealth.Healthy),
+                    HealthyCount = servers[r.Get("pxname")].Count(s => Health(s.Get("status"), s.Get("check_status")) == LbMemberHealth.Healthy),
                     Description = r.Get("algo").Length > 0 ? "balance " + r.Get("algo") : null,
                     Raw = r,
                 })
@@ -98,7 +98,7 @@ namespace LoadBalancerTools.Providers.HAProxy
                     Port = int.TryParse(s.Get("srv_port"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) ? port : 0,
                     Name = name,
                     State = AdminState(admin),
-                    Health = Health(status),
+                    Health = Health(status, stat?.Get("check_status") ?? ""),
                     HealthReason = string.Join(" ", new[] { status, stat?.Get("check_status") ?? "" }.Where(x => x.Length > 0)),
                     Weight = int.TryParse(s.Get("srv_uweight"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) ? w : (int?)null,
                     ActiveConnections = long.TryParse(stat?.Get("scur"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long cur) ? cur : (long?)null,
@@ -396,15 +396,18 @@ namespace LoadBalancerTools.Providers.HAProxy
             }
         }
 
-        private static LbMemberHealth Health(string status)
+        private static LbMemberHealth Health(string status, string checkStatus)
         {
             if (status.StartsWith("UP ", StringComparison.Ordinal) || status.StartsWith("DOWN ", StringComparison.Ordinal)) return LbMemberHealth.Checking;
             switch (status)
             {
                 case "UP":
+                    return LbMemberHealth.Healthy;
                 case "DRAIN":
                 case "NOLB":
-                    return LbMemberHealth.Healthy;
+                    // The stats page shows DRAIN/NOLB in place of "no check" (the admin state wins), so they say
+                    // nothing of health unless a check ran: an empty check_status means none is configured.
+                    return checkStatus.Length > 0 ? LbMemberHealth.Healthy : LbMemberHealth.Unknown;
                 case "DOWN":
                     return LbMemberHealth.Unhealthy;
                 default:
