@@ -221,6 +221,7 @@ Describe 'Output a script can use as it is' {
         $header | Should -Not -Contain 'Connection'
         $header | Should -Contain 'MemberId'
         (Import-Csv shape.csv).State | Should -Be @('Enabled', 'Enabled')
+        (Import-Csv shape.csv).Options | Should -Not -Match 'Route'   # NGINX Plus lists route "" for none: no empty "Route " option
         Get-Content -Raw shape.csv | Should -Not -Match 'System\.Collections|LoadBalancerTools\.'
     }
 

@@ -236,7 +236,8 @@ namespace LoadBalancerTools.Providers.NginxPlus
                     MaxFails = (int?)server.Long("max_fails"),
                     FailTimeoutSec = Seconds(server.Str("fail_timeout")),
                     SlowStartSec = Seconds(server.Str("slow_start")),
-                    Route = server.Str("route"),
+                    // NGINX Plus lists "route": "" for a server without one: that is no route, not an empty one.
+                    Route = string.IsNullOrEmpty(server.Str("route")) ? null : server.Str("route"),
                 },
                 ReadOnlyReason = (server.Long("parent") ?? peer?.Long("parent")) is long parent
                     ? $"NGINX Plus created it by resolving '{server.Str("host") ?? peer?.Str("host")}' (configured server {parent.ToString(CultureInfo.InvariantCulture)}); change that server or the DNS record instead"
