@@ -68,10 +68,11 @@ namespace LoadBalancerTools.Services
         /// <summary>
         /// A missing pool in the module's own words, the same for every vendor (HAProxy says only "Can't find
         /// backend."): which pool, on which load balancer. The vendor's answer stays as the inner exception.
+        /// Get-LbPool uses it too (with no vendor answer), so every cmdlet says it in one wording.
         /// </summary>
-        internal static LbException PoolNotFound(LbConnection connection, string pool, LbException vendor) =>
+        internal static LbException PoolNotFound(LbConnection connection, string pool, LbException? vendor = null) =>
             new LbException(LbErrorKind.NotFound, $"Pool '{pool}' was not found on {connection.Provider} at {connection.Endpoint}. Get-LbPool lists the pools there.",
-                vendor.VendorCode, vendor.StatusCode, vendor) { ErrorId = ErrorIds.PoolNotFound };
+                vendor?.VendorCode, vendor?.StatusCode, vendor) { ErrorId = ErrorIds.PoolNotFound };
 
         public async Task<IReadOnlyList<LbPool>> GetPoolsAsync(LbConnection connection, ILbLog log, CancellationToken ct)
         {
@@ -179,9 +180,7 @@ namespace LoadBalancerTools.Services
         private async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddLockedAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
         {
             Util.MemberAddress.ValidatePoolName(pool);
-            Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
-            RequireWeight(connection, spec.Weight);
-            RequireOptions(connection, spec.Options);
+            RequireAddable(connection, spec);
             if (spec.UseTemplateSlot) RequireSlots(connection);
             const int attempts = WriteAttempts;
             for (int attempt = 1; ; attempt++)
@@ -558,6 +557,28 @@ namespace LoadBalancerTools.Services
             }
             RequireWeight(connection, update.Weight);
             RequireOptions(connection, update.Options);
+        }
+
+        /// <summary>
+        /// What an add asks that the provider cannot do (a name with control characters, a weight it lacks or out of
+        /// range, options, a state it cannot create a member in), before anything is sent: the cmdlets check it
+        /// before -WhatIf answers, so a dry run refuses what the real run would.
+        /// </summary>
+        public static void RequireAddable(LbConnection connection, LbMemberSpec spec)
+        {
+            Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
+            if (spec.Weight.HasValue && !connection.Supports(LbCapabilities.Weight))
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"Weight is not supported by this provider ({connection.Provider}): add the member without -Weight.") { ErrorId = ErrorIds.NotSupported };
+            }
+            RequireWeight(connection, spec.Weight);
+            RequireOptions(connection, spec.Options);
+            if (spec.State is LbMemberState state && Providers.ProviderRegistry.AddableStates(connection.Provider) is { } addable && Array.IndexOf(addable.States, state) < 0)
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"{connection.Provider} cannot add a member in state {state}: {addable.Why}.") { ErrorId = ErrorIds.NotSupported };
+            }
         }
 
         /// <summary>The vendor's documented weight range (see <see cref="Providers.ProviderRegistry.WeightRange"/>), checked before anything is sent.</summary>

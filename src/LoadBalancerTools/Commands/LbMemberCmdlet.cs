@@ -45,8 +45,9 @@ namespace LoadBalancerTools.Commands
             var connection = ResolveConnection();
             if (InputObject != null) return (connection, InputObject.Pool, LbMemberSelector.Of(InputObject));
             if (ParameterSetName == ByName) return (connection, Pool, new LbMemberSelector { Name = Name });
-            if (!TryValidateEndpoint(Address, Port, LbPoolMember.FormatEndpoint(Address, Port), out string normalized)) return null;
-            return (connection, Pool, new LbMemberSelector { Address = normalized, Port = Port, Name = string.IsNullOrEmpty(Name) ? null : Name });
+            string? name = string.IsNullOrEmpty(Name) ? null : Name;
+            if (!TryValidateEndpoint(Address, Port, ErrorTarget(new LbMemberSelector { Address = Address, Port = Port, Name = name }), out string normalized)) return null;
+            return (connection, Pool, new LbMemberSelector { Address = normalized, Port = Port, Name = name });
         }
 
         /// <summary>The member by name and address, for -WhatIf and messages.</summary>

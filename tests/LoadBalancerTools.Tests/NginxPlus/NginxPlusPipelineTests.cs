@@ -125,6 +125,27 @@ namespace LoadBalancerTools.Tests.NginxPlus
         }
 
         [Fact]
+        public void WhatIf_on_an_add_the_provider_cannot_make_refuses_it_as_the_real_run_does()
+        {
+            // NGINX Plus creates servers up or down, never draining: -WhatIf must not approve it.
+            var dry = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -State Draining -WhatIf");
+            Assert.DoesNotContain(dry.HostLines, l => l.StartsWith("What if:"));
+            var dryError = Assert.Single(dry.Errors);
+            var real = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -State Draining -Confirm:$false");
+            var realError = Assert.Single(real.Errors);
+            Assert.StartsWith("LbNotSupported,", dryError.FullyQualifiedErrorId);
+            Assert.Equal(realError.FullyQualifiedErrorId, dryError.FullyQualifiedErrorId);
+            Assert.Equal(realError.Exception.Message, dryError.Exception.Message);
+            Assert.Contains("cannot add a member in state Draining", dryError.Exception.Message);
+            Assert.Equal("10.0.0.9", Assert.IsType<LbMemberSpec>(dryError.TargetObject).Address);
+            // A weight out of the vendor's range: the same.
+            var weight = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -Weight 0 -WhatIf");
+            Assert.DoesNotContain(weight.HostLines, l => l.StartsWith("What if:"));
+            Assert.StartsWith("LbInvalidWeight,", Assert.Single(weight.Errors).FullyQualifiedErrorId);
+            Assert.Equal(0, Nginx.CountRequests("POST", "/servers"));
+        }
+
+        [Fact]
         public void WhatIf_on_set_names_the_exact_change()
         {
             var r = Ps.Run("Set-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Drain -Weight 4 -WhatIf");
