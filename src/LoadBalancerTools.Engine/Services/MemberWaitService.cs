@@ -214,7 +214,9 @@ namespace LoadBalancerTools.Services
 
         private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
 
-        /// <summary>The goal in words: a member waited on for Draining is done when it is drained.</summary>
-        private static string Word(LbWaitCondition condition) => condition == LbWaitCondition.Draining ? "Drained" : condition.ToString();
+        /// <summary>The goal in words, with -State's own word: a member waited on for Draining is done when it is drained.</summary>
+        private static string Word(LbWaitCondition condition) => condition == LbWaitCondition.Draining
+            ? "Draining (drained: out of rotation with no active connections)"
+            : condition.ToString();
     }
 }

@@ -552,11 +552,32 @@ namespace LoadBalancerTools.Services
             var missing = needed & ~connection.Capabilities;
             if (missing != LbCapabilities.None)
             {
+                // Named in the words the user typed (-State Draining, -Weight), with what to do instead.
+                var words = new List<string>();
+                if ((missing & LbCapabilities.Disable) != 0) words.Add("Disabled");
+                if ((missing & LbCapabilities.Drain) != 0) words.Add("Draining");
+                if ((missing & LbCapabilities.ForcedOffline) != 0) words.Add("ForcedOffline");
+                if ((missing & LbCapabilities.Weight) != 0) words.Add("Weight");
                 throw new LbException(LbErrorKind.NotSupported,
-                    $"{missing} is not supported by this provider ({connection.Provider}). Supported: {connection.Capabilities}.") { ErrorId = ErrorIds.NotSupported };
+                    $"{string.Join(" and ", words)} {(words.Count == 1 ? "is" : "are")} not supported by {connection.Provider}. {InsteadOf(connection, update.State)}Supported: {connection.Capabilities}.")
+                { ErrorId = ErrorIds.NotSupported };
             }
             RequireWeight(connection, update.Weight);
             RequireOptions(connection, update.Options);
+        }
+
+        /// <summary>What takes a member out of rotation where the asked state cannot (empty when nothing can be said).</summary>
+        private static string InsteadOf(LbConnection connection, LbMemberState? state)
+        {
+            if (state == null || state == LbMemberState.Enabled) return "";
+            // ELBv2 drains what it deregisters: DrainService removes and waits while the target group's deregistration delay runs.
+            if (connection.Supports(LbCapabilities.DrainOnRemove))
+                return "Use Remove-LbPoolMember -Drain instead: it deregisters the member and waits while the load balancer drains it (the target group's deregistration delay). ";
+            if (DrainService.DrainState(connection) is LbMemberState other && other != state)
+                return $"Use -State {other} instead, or Remove-LbPoolMember -Drain, which sets {other} and waits for connections to finish before removing it. ";
+            if (DrainService.DrainState(connection) == null)
+                return "Its members have no state of their own: Remove-LbPoolMember takes one out of rotation. ";
+            return "";
         }
 
         /// <summary>

@@ -36,6 +36,20 @@ namespace LoadBalancerTools.Tests.AwsElbV2
         }
 
         [Fact]
+        public void Set_State_Draining_says_Draining_is_not_supported_and_points_at_Remove_Drain()
+        {
+            _emulator.AddTargetGroup("web");
+            _emulator.AddTarget("web", "i-0aaaaaaaaaaaaaaaa", 8080);
+            Connect();
+            var r = _ps.Run("Set-LbPoolMember -Pool web -Address i-0aaaaaaaaaaaaaaaa -Port 8080 -State Draining -Confirm:$false");
+            var e = Assert.Single(r.Errors);
+            Assert.StartsWith("LbNotSupported,", e.FullyQualifiedErrorId);
+            Assert.StartsWith("Draining is not supported by AwsElbV2. Use Remove-LbPoolMember -Drain instead", e.Exception.Message);
+            Assert.Contains("deregistration delay", e.Exception.Message);
+            Assert.DoesNotContain("Drain is not", e.Exception.Message);
+        }
+
+        [Fact]
         public void Lists_target_groups_across_pages()
         {
             foreach (var name in new[] { "api", "billing", "cache", "docs", "edge", "files", "gateway" }) _emulator.AddTargetGroup(name);

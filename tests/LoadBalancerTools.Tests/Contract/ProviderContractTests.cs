@@ -133,7 +133,7 @@ namespace LoadBalancerTools.Tests.Contract
             {
                 var error = Assert.Single(r.Errors);
                 Assert.StartsWith("LbNotSupported,", error.FullyQualifiedErrorId);
-                Assert.Contains("not supported by this provider", error.Exception.Message);
+                Assert.Contains("is not supported by ", error.Exception.Message);
                 Assert.Equal(LbMemberState.Enabled, Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port}").Prop<LbMemberState>(0, "State"));
             }
         }
