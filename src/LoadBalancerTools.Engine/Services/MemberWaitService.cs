@@ -30,7 +30,8 @@ namespace LoadBalancerTools.Services
         public string? Name { get; set; }
         /// <summary>What the caller gave (a piped member, say), for error records.</summary>
         public object? Source { get; }
-        public string Description => Address.Length == 0 ? $"member '{Name}' of pool '{Pool}'"
+        public string Description => Address.Length == 0 && Name == null ? $"member with id '{MemberId}' of pool '{Pool}'"
+            : Address.Length == 0 ? $"member '{Name}' of pool '{Pool}'"
             : $"member {LbPoolMember.Label(Name, Address, Port)} of pool '{Pool}'";
 
         /// <summary>A target for a member just read: by its identity.</summary>

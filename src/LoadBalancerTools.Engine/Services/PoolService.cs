@@ -101,9 +101,16 @@ namespace LoadBalancerTools.Services
                 : members.Where(selector.Matches).ToList();
             if (matches.Count > 1)
             {
+                // -Name helps only where the names differ: on NGINX Plus, say, a server's name is its address:port.
+                bool namesTellApart = selector.Name == null
+                    && matches.Select(m => m.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() == matches.Count
+                    && matches.All(m => !string.Equals(m.Name, m.Endpoint, StringComparison.OrdinalIgnoreCase));
+                string advice = namesTellApart
+                    ? "name the one you mean with -Name or -MemberId, or pipe it from Get-LbPoolMember"
+                    : "their names cannot tell them apart: give the one you mean with -MemberId, or pipe it from Get-LbPoolMember (the object carries its MemberId)";
                 throw new LbException(LbErrorKind.InvalidInput, string.Format(CultureInfo.InvariantCulture,
-                    "{0} in pool '{1}' matches {2} members: {3}. Nothing was changed; name the one you mean with -Name, or pipe it from Get-LbPoolMember.",
-                    selector, pool, matches.Count, string.Join(", ", matches.Select(m => $"'{m.Name}' ({m.Endpoint}, id {m.MemberId})"))))
+                    "{0} in pool '{1}' matches {2} members: {3}. Nothing was changed; {4}.",
+                    selector, pool, matches.Count, string.Join(", ", matches.Select(m => $"{LbPoolMember.Label(m.Name, m.Address, m.Port)} with MemberId '{m.MemberId}'")), advice))
                 { ErrorId = ErrorIds.AmbiguousMember };
             }
             var member = matches.Count == 1 ? matches[0] : null;

@@ -58,6 +58,7 @@ namespace LoadBalancerTools.Tests.Sync
             Assert.Contains(timedOut.Progress, p => p.RecordType == ProgressRecordType.Completed);
 
             // A drain that does not finish is named in -State's own word, never the old "Drained".
+            _nginx.DrainConnectionsPerRead = 0; // its connections stay, so the drain cannot finish
             _nginx.SetActiveConnections("web", "10.0.0.2:80", 5);
             var stillDraining = _ps.Run("Set-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Draining; " +
                                         "Wait-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Draining -TimeoutSec 1 -PollIntervalSec 0.2");
