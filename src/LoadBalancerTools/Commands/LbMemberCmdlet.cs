@@ -38,6 +38,7 @@ namespace LoadBalancerTools.Commands
         [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ByAddress)]
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(MemberNameCompleter))]
         public string? Name { get; set; }
 
         /// <summary>
