@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using LoadBalancerTools.Model;
 using LoadBalancerTools.Providers.AwsElbV2;
 using LoadBalancerTools.Providers.NginxPlus;
 
@@ -80,6 +81,26 @@ namespace LoadBalancerTools.Providers
             // HAProxy management guide, "add server": ssl, verify, ca-file, check, addr, port keywords.
             ["HAProxy"] = new[] { "Tls", "TlsCaFile", "CheckAddress", "CheckPort" },
         };
+
+        /// <summary>
+        /// The states a vendor can create a member in, where it cannot take every state (others: any). Checked before
+        /// -WhatIf answers, so a dry run refuses what the real run would.
+        /// </summary>
+        private static readonly Dictionary<string, (LbMemberState[] States, string Why)> AddStates =
+            new Dictionary<string, (LbMemberState[], string)>(StringComparer.OrdinalIgnoreCase)
+            {
+                // NGINX Plus API POST .../servers takes "down" but no drain (drain is a PATCH on an existing server).
+                ["NginxPlus"] = (new[] { LbMemberState.Enabled, LbMemberState.Disabled }, "add it Enabled or Disabled, then change its state"),
+                // NITRO servicegroup_servicegroupmember_binding has a state (ENABLED/DISABLED), no graceful drain on bind.
+                ["NetScaler"] = (new[] { LbMemberState.Enabled, LbMemberState.Disabled }, "add it Enabled or Disabled, then change its state"),
+                // RegisterTargets puts a target in service; ELBv2 has no disabled target.
+                ["AwsElbV2"] = (new[] { LbMemberState.Enabled }, "ELBv2 registers targets in service"),
+                ["Caddy"] = (new[] { LbMemberState.Enabled }, "Caddy upstreams have no state of their own"),
+            };
+
+        /// <summary>The states a provider can add a member in and why, or null when it takes every state.</summary>
+        public static (LbMemberState[] States, string Why)? AddableStates(string provider) =>
+            AddStates.TryGetValue(provider, out var states) ? states : ((LbMemberState[], string)?)null;
 
         public static IReadOnlyCollection<string> SupportedOptions(string provider) =>
             Options.TryGetValue(provider, out var names) ? names : Array.Empty<string>();

@@ -31,14 +31,16 @@ namespace LoadBalancerTools.Services
             && (Address == null || string.Equals(m.Address, Address, StringComparison.OrdinalIgnoreCase))
             && (Port == null || m.Port == Port);
 
+        /// <summary>In the words every path uses for a member (<see cref="LbPoolMember.Label"/>): "Member 'b1' (127.0.0.1:39201)".</summary>
         public override string ToString()
         {
+            if (Address != null && Port.HasValue) return "Member " + LbPoolMember.Label(Name, Address, Port.Value);
             var parts = new List<string>();
-            if (Name != null) parts.Add($"name '{Name}'");
-            if (Address != null) parts.Add(Port.HasValue ? "address " + LbPoolMember.FormatEndpoint(Address, Port.Value) : "address " + Address);
-            else if (Port.HasValue) parts.Add("port " + Port.Value.ToString(CultureInfo.InvariantCulture));
-            if (MemberId != null && parts.Count == 0) parts.Add($"id '{MemberId}'");
-            return "Member " + string.Join(", ", parts);
+            if (Name != null) parts.Add($"'{Name}'");
+            if (Address != null) parts.Add("at address " + Address);
+            else if (Port.HasValue) parts.Add("at port " + Port.Value.ToString(CultureInfo.InvariantCulture));
+            if (MemberId != null && parts.Count == 0) parts.Add($"with id '{MemberId}'");
+            return "Member " + string.Join(" ", parts);
         }
     }
 

@@ -30,7 +30,8 @@ namespace LoadBalancerTools.Services
         public string? Name { get; set; }
         /// <summary>What the caller gave (a piped member, say), for error records.</summary>
         public object? Source { get; }
-        public string Description => Address.Length == 0 ? $"member '{Name}' of pool '{Pool}'"
+        public string Description => Address.Length == 0 && Name == null ? $"member with id '{MemberId}' of pool '{Pool}'"
+            : Address.Length == 0 ? $"member '{Name}' of pool '{Pool}'"
             : $"member {LbPoolMember.Label(Name, Address, Port)} of pool '{Pool}'";
 
         /// <summary>A target for a member just read: by its identity.</summary>
@@ -214,7 +215,9 @@ namespace LoadBalancerTools.Services
 
         private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
 
-        /// <summary>The goal in words: a member waited on for Draining is done when it is drained.</summary>
-        private static string Word(LbWaitCondition condition) => condition == LbWaitCondition.Draining ? "Drained" : condition.ToString();
+        /// <summary>The goal in words, with -State's own word: a member waited on for Draining is done when it is drained.</summary>
+        private static string Word(LbWaitCondition condition) => condition == LbWaitCondition.Draining
+            ? "Draining (drained: out of rotation with no active connections)"
+            : condition.ToString();
     }
 }

@@ -78,7 +78,7 @@ namespace LoadBalancerTools.Services
                 var spec = items[i].Spec;
                 try
                 {
-                    CheckAdd(connection, spec);
+                    RequireAddable(connection, spec);
                     var existing = Existing(connection, members, spec);
                     if (existing != null)
                     {
@@ -181,13 +181,6 @@ namespace LoadBalancerTools.Services
                 if (errors[k] == null) outcomes[sent[k]].Outcome = ChangeOutcome.Changed;
                 else outcomes[sent[k]].Fail(errors[k]!);
             }
-        }
-
-        private static void CheckAdd(LbConnection connection, LbMemberSpec spec)
-        {
-            Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
-            RequireWeight(connection, spec.Weight);
-            RequireOptions(connection, spec.Options);
         }
 
         /// <summary>Sends the adds; returns each spec's error, or null where it is now in the pool.</summary>

@@ -68,10 +68,11 @@ namespace LoadBalancerTools.Services
         /// <summary>
         /// A missing pool in the module's own words, the same for every vendor (HAProxy says only "Can't find
         /// backend."): which pool, on which load balancer. The vendor's answer stays as the inner exception.
+        /// Get-LbPool uses it too (with no vendor answer), so every cmdlet says it in one wording.
         /// </summary>
-        internal static LbException PoolNotFound(LbConnection connection, string pool, LbException vendor) =>
+        internal static LbException PoolNotFound(LbConnection connection, string pool, LbException? vendor = null) =>
             new LbException(LbErrorKind.NotFound, $"Pool '{pool}' was not found on {connection.Provider} at {connection.Endpoint}. Get-LbPool lists the pools there.",
-                vendor.VendorCode, vendor.StatusCode, vendor) { ErrorId = ErrorIds.PoolNotFound };
+                vendor?.VendorCode, vendor?.StatusCode, vendor) { ErrorId = ErrorIds.PoolNotFound };
 
         public async Task<IReadOnlyList<LbPool>> GetPoolsAsync(LbConnection connection, ILbLog log, CancellationToken ct)
         {
@@ -100,9 +101,16 @@ namespace LoadBalancerTools.Services
                 : members.Where(selector.Matches).ToList();
             if (matches.Count > 1)
             {
+                // -Name helps only where the names differ: on NGINX Plus, say, a server's name is its address:port.
+                bool namesTellApart = selector.Name == null
+                    && matches.Select(m => m.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() == matches.Count
+                    && matches.All(m => !string.Equals(m.Name, m.Endpoint, StringComparison.OrdinalIgnoreCase));
+                string advice = namesTellApart
+                    ? "name the one you mean with -Name or -MemberId, or pipe it from Get-LbPoolMember"
+                    : "their names cannot tell them apart: give the one you mean with -MemberId, or pipe it from Get-LbPoolMember (the object carries its MemberId)";
                 throw new LbException(LbErrorKind.InvalidInput, string.Format(CultureInfo.InvariantCulture,
-                    "{0} in pool '{1}' matches {2} members: {3}. Nothing was changed; name the one you mean with -Name, or pipe it from Get-LbPoolMember.",
-                    selector, pool, matches.Count, string.Join(", ", matches.Select(m => $"'{m.Name}' ({m.Endpoint}, id {m.MemberId})"))))
+                    "{0} in pool '{1}' matches {2} members: {3}. Nothing was changed; {4}.",
+                    selector, pool, matches.Count, string.Join(", ", matches.Select(m => $"{LbPoolMember.Label(m.Name, m.Address, m.Port)} with MemberId '{m.MemberId}'")), advice))
                 { ErrorId = ErrorIds.AmbiguousMember };
             }
             var member = matches.Count == 1 ? matches[0] : null;
@@ -179,9 +187,7 @@ namespace LoadBalancerTools.Services
         private async Task<(LbPoolMember Member, ChangeOutcome Outcome)> AddLockedAsync(LbConnection connection, string pool, LbMemberSpec spec, ILbLog log, CancellationToken ct)
         {
             Util.MemberAddress.ValidatePoolName(pool);
-            Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
-            RequireWeight(connection, spec.Weight);
-            RequireOptions(connection, spec.Options);
+            RequireAddable(connection, spec);
             if (spec.UseTemplateSlot) RequireSlots(connection);
             const int attempts = WriteAttempts;
             for (int attempt = 1; ; attempt++)
@@ -553,11 +559,54 @@ namespace LoadBalancerTools.Services
             var missing = needed & ~connection.Capabilities;
             if (missing != LbCapabilities.None)
             {
+                // Named in the words the user typed (-State Draining, -Weight), with what to do instead.
+                var words = new List<string>();
+                if ((missing & LbCapabilities.Disable) != 0) words.Add("Disabled");
+                if ((missing & LbCapabilities.Drain) != 0) words.Add("Draining");
+                if ((missing & LbCapabilities.ForcedOffline) != 0) words.Add("ForcedOffline");
+                if ((missing & LbCapabilities.Weight) != 0) words.Add("Weight");
                 throw new LbException(LbErrorKind.NotSupported,
-                    $"{missing} is not supported by this provider ({connection.Provider}). Supported: {connection.Capabilities}.") { ErrorId = ErrorIds.NotSupported };
+                    $"{string.Join(" and ", words)} {(words.Count == 1 ? "is" : "are")} not supported by {connection.Provider}. {InsteadOf(connection, update.State)}Supported: {connection.Capabilities}.")
+                { ErrorId = ErrorIds.NotSupported };
             }
             RequireWeight(connection, update.Weight);
             RequireOptions(connection, update.Options);
+        }
+
+        /// <summary>What takes a member out of rotation where the asked state cannot (empty when nothing can be said).</summary>
+        private static string InsteadOf(LbConnection connection, LbMemberState? state)
+        {
+            if (state == null || state == LbMemberState.Enabled) return "";
+            // ELBv2 drains what it deregisters: DrainService removes and waits while the target group's deregistration delay runs.
+            if (connection.Supports(LbCapabilities.DrainOnRemove))
+                return "Use Remove-LbPoolMember -Drain instead: it deregisters the member and waits while the load balancer drains it (the target group's deregistration delay). ";
+            if (DrainService.DrainState(connection) is LbMemberState other && other != state)
+                return $"Use -State {other} instead, or Remove-LbPoolMember -Drain, which sets {other} and waits for connections to finish before removing it. ";
+            if (DrainService.DrainState(connection) == null)
+                return "Its members have no state of their own: Remove-LbPoolMember takes one out of rotation. ";
+            return "";
+        }
+
+        /// <summary>
+        /// What an add asks that the provider cannot do (a name with control characters, a weight it lacks or out of
+        /// range, options, a state it cannot create a member in), before anything is sent: the cmdlets check it
+        /// before -WhatIf answers, so a dry run refuses what the real run would.
+        /// </summary>
+        public static void RequireAddable(LbConnection connection, LbMemberSpec spec)
+        {
+            Util.MemberAddress.RefuseControlCharacters(spec.Name, "member name", ErrorIds.InvalidName);
+            if (spec.Weight.HasValue && !connection.Supports(LbCapabilities.Weight))
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"Weight is not supported by this provider ({connection.Provider}): add the member without -Weight.") { ErrorId = ErrorIds.NotSupported };
+            }
+            RequireWeight(connection, spec.Weight);
+            RequireOptions(connection, spec.Options);
+            if (spec.State is LbMemberState state && Providers.ProviderRegistry.AddableStates(connection.Provider) is { } addable && Array.IndexOf(addable.States, state) < 0)
+            {
+                throw new LbException(LbErrorKind.NotSupported,
+                    $"{connection.Provider} cannot add a member in state {state}: {addable.Why}.") { ErrorId = ErrorIds.NotSupported };
+            }
         }
 
         /// <summary>The vendor's documented weight range (see <see cref="Providers.ProviderRegistry.WeightRange"/>), checked before anything is sent.</summary>

@@ -130,6 +130,21 @@ namespace LoadBalancerTools.Services
             return problems;
         }
 
+        /// <summary>
+        /// The planned adds the provider cannot make (a state it cannot create a member in): checked before -WhatIf
+        /// shows the plan, so a dry run refuses what the real run would.
+        /// </summary>
+        public static IReadOnlyList<LbException> CheckAdds(LbConnection connection, SyncPlan plan)
+        {
+            var problems = new List<LbException>();
+            foreach (var add in plan.Changes.Where(c => c.Action == LbChangeAction.Add && c.Spec != null))
+            {
+                try { PoolService.RequireAddable(connection, add.Spec!); }
+                catch (LbException ex) { problems.Add(new LbException(ex.Kind, $"Member {add.Spec!.Endpoint} is missing and would be added: {ex.Message}") { ErrorId = ex.ErrorId }); }
+            }
+            return problems;
+        }
+
         /// <summary>Compares what is with what is desired. Weight and State are only changed where the desired row gives them.</summary>
         public static SyncPlan Plan(LbConnection? connection, string pool, IReadOnlyList<LbPoolMember> current, IReadOnlyList<DesiredMember> desired, bool prune)
         {

@@ -108,6 +108,11 @@ namespace LoadBalancerTools.Commands
         };
 
 
+        private LbMemberSpec Spec(string address) => new LbMemberSpec(address, Port)
+        {
+            Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options(), UseTemplateSlot = UseTemplateSlot,
+        };
+
         private LbConnection? _commandLineConnection;
 
         protected override void BeginProcessing()
@@ -123,9 +128,10 @@ namespace LoadBalancerTools.Commands
             Connection = _commandLineConnection;
             var connection = ResolveConnection();
             WriteBatchOutcomes(_batch, o => WriteAdded(connection, o));
-            string endpoint = LbPoolMember.FormatEndpoint(Address, Port);
-            if (!TryValidateEndpoint(Address, Port, endpoint, out string address)) return;
-            var spec = new LbMemberSpec(address, Port) { Weight = Weight, State = State, Name = string.IsNullOrWhiteSpace(Name) ? null : Name, Options = Options(), UseTemplateSlot = UseTemplateSlot };
+            // A bad address or port points its error at what was asked (an LbMemberSpec, as every later error does).
+            var asked = Spec(Address);
+            if (!TryValidateEndpoint(Address, Port, asked, out string address)) return;
+            var spec = Spec(address);
             if (Batching(connection))
             {
                 AddToBatch(connection, spec);
@@ -152,6 +158,8 @@ namespace LoadBalancerTools.Commands
                     if (PassThru) WriteObject(existing);
                     return;
                 }
+                // What the provider cannot do is refused before -WhatIf answers, so a dry run fails as the real run would.
+                PoolService.RequireAddable(connection, spec);
                 if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
                 // The read above decided, unless a prompt may have let time pass: then the add checks again first.
                 // Otherwise it reads again only to resolve a conflict or a lost response.
@@ -183,6 +191,15 @@ namespace LoadBalancerTools.Commands
         /// <summary>Confirms this record on its own (-WhatIf and -Confirm answer per record), then queues it; a full batch goes at once.</summary>
         private void AddToBatch(LbConnection connection, LbMemberSpec spec)
         {
+            try
+            {
+                PoolService.RequireAddable(connection, spec);
+            }
+            catch (LbException ex)
+            {
+                WriteLbError(ex, spec);
+                return;
+            }
             if (!ShouldProcess($"pool '{Pool}' ({connection})", $"Add member {spec.Endpoint}{Details(spec)}")) return;
             _batch ??= new PipelineBatcher<(LbMemberSpec Spec, object? Tag)>(
                 (pool, items, log, ct) => Pools.AddMembersAsync(connection, pool, items, PassThru, log, ct), PoolService.BatchSize(connection), CancellationToken);

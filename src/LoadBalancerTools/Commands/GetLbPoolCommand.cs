@@ -34,7 +34,7 @@ namespace LoadBalancerTools.Commands
                     var matches = pools.Where(p => pattern.IsMatch(p.Pool)).ToList();
                     if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
                     {
-                        WriteLbError(new LbException(LbErrorKind.NotFound, $"Pool '{name}' was not found on {connection}.") { ErrorId = ErrorIds.PoolNotFound }, name);
+                        WriteLbError(Services.PoolService.PoolNotFound(connection, name), name);
                     }
                     WriteObject(matches, enumerateCollection: true);
                 }

@@ -30,6 +30,7 @@ namespace LoadBalancerTools.Commands
         /// <summary>Member name or wildcard (HAProxy server, F5 member, NetScaler server, NGINX peer 'address:port').</summary>
         [Parameter]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(MemberNameCompleter))]
         public string? Name { get; set; }
 
         protected override void ProcessRecord()
@@ -43,19 +44,33 @@ namespace LoadBalancerTools.Commands
             }
 
             var name = Name == null ? null : WildcardPattern.Get(Name, WildcardOptions.IgnoreCase);
+            var searched = new List<string>();
+            int found = 0;
             foreach (string pool in ResolvePools(connection))
             {
                 try
                 {
                     var members = Run(ct => Pools.GetMembersAsync(connection, pool, Log, ct));
-                    WriteObject(members.Where(m => (address == null || string.Equals(m.Address, address, System.StringComparison.OrdinalIgnoreCase))
-                                                   && (Port == null || m.Port == Port)
-                                                   && (name == null || name.IsMatch(m.Name))), enumerateCollection: true);
+                    var matches = members.Where(m => (address == null || string.Equals(m.Address, address, System.StringComparison.OrdinalIgnoreCase))
+                                                     && (Port == null || m.Port == Port)
+                                                     && (name == null || name.IsMatch(m.Name))).ToList();
+                    searched.Add(pool);
+                    found += matches.Count;
+                    WriteObject(matches, enumerateCollection: true);
                 }
                 catch (LbException ex)
                 {
                     WriteLbError(ex, pool);
                 }
+            }
+            // Like Get-Item: a literal name that matches nothing in the pools read is an error; a wildcard that matches nothing is not.
+            if (found == 0 && searched.Count > 0 && Name != null && !WildcardPattern.ContainsWildcardCharacters(Name))
+            {
+                var asked = new Services.LbMemberSelector { Name = Name, Address = address, Port = Port };
+                string where = searched.Count == 1 ? $"pool '{searched[0]}'" : $"any of {searched.Count} pools";
+                WriteLbError(new LbException(LbErrorKind.NotFound,
+                        $"{asked} was not found in {where} on {connection.Provider} at {connection.Endpoint}. Get-LbPoolMember without -Name lists the members.")
+                    { ErrorId = ErrorIds.MemberNotFound }, new LbMemberSpec(address ?? "", Port ?? 0) { Name = Name });
             }
         }
 

@@ -85,6 +85,11 @@ namespace LoadBalancerTools.Commands
             if (Member != null) _rows.AddRange(Member);
         }
 
+        private void RefuseDesiredState(string why) =>
+            ThrowTerminatingError(new ErrorRecord(
+                new LbException(LbErrorKind.InvalidInput, $"The desired state for pool '{Pool}' is not valid ({why}); nothing was changed. Fix the rows named in the errors above and run again."),
+                ErrorIds.SyncInvalidDesiredState, ErrorCategory.InvalidData, Pool));
+
         protected override void EndProcessing()
         {
             Connection = _connection;
@@ -97,12 +102,9 @@ namespace LoadBalancerTools.Commands
             foreach (var ex in unsupported) WriteLbError(ex, Pool);
             if (invalid.Count > 0 || unsupported.Count > 0)
             {
-                string why = invalid.Count > 0
+                RefuseDesiredState(invalid.Count > 0
                     ? string.Format(CultureInfo.InvariantCulture, "{0} of {1} desired row(s) are invalid", invalid.Count, rows.Count)
-                    : "it asks for what the provider cannot do, or for values outside its ranges";
-                ThrowTerminatingError(new ErrorRecord(
-                    new LbException(LbErrorKind.InvalidInput, $"The desired state for pool '{Pool}' is not valid ({why}); nothing was changed. Fix the rows named in the errors above and run again."),
-                    ErrorIds.SyncInvalidDesiredState, ErrorCategory.InvalidData, Pool));
+                    : "it asks for what the provider cannot do, or for values outside its ranges");
             }
             if (desired.Count == 0 && Prune && !Force)
             {
@@ -124,6 +126,9 @@ namespace LoadBalancerTools.Commands
             }
 
             var plan = SyncService.Plan(connection, Pool, current, desired, Prune);
+            var refused = SyncService.CheckAdds(connection, plan);
+            foreach (var ex in refused) WriteLbError(ex, Pool);
+            if (refused.Count > 0) RefuseDesiredState("it asks to add members in a way the provider cannot");
             foreach (string note in plan.Notes) WriteVerbose(note);
             if (plan.Changes.Count == 0)
             {

@@ -130,11 +130,18 @@ namespace LoadBalancerTools.Tests.AwsElbV2
         }
 
         [Fact]
-        public void Remove_with_Drain_that_outlasts_the_timeout_says_the_target_is_still_draining()
+        public void Set_Draining_points_at_Remove_Drain_and_a_drain_that_outlasts_the_timeout_says_the_target_is_still_draining()
         {
             _emulator.AddTargetGroup("web", deregistrationDelay: TimeSpan.FromSeconds(300));
             _emulator.AddTarget("web", "i-0aaaaaaaaaaaaaaa1", 80);
             Connect();
+
+            // Set -State Draining is refused in the one word, pointing at what does drain on ELBv2: Remove -Drain.
+            var set = Assert.Single(_ps.Run("Set-LbPoolMember -Pool web -Address i-0aaaaaaaaaaaaaaa1 -Port 80 -State Draining -Confirm:$false").Errors);
+            Assert.StartsWith("LbNotSupported,", set.FullyQualifiedErrorId);
+            Assert.StartsWith("Draining is not supported by AwsElbV2. Use Remove-LbPoolMember -Drain instead", set.Exception.Message);
+            Assert.Contains("deregistration delay", set.Exception.Message);
+            Assert.Equal("healthy", _emulator.GetTargets("web").Single().State);
 
             var r = _ps.Run("Remove-LbPoolMember -Pool web -Address i-0aaaaaaaaaaaaaaa1 -Port 80 -Drain -DrainTimeoutSec 1 -Confirm:$false");
 

@@ -135,6 +135,27 @@ namespace LoadBalancerTools.Tests.AwsElbV2
         }
 
         [Fact]
+        public void Piped_remove_WhatIf_names_members_as_every_other_path_does()
+        {
+            _aws.AddTarget("apps", "i-0aaaaaaaaaaaaaaaa", 8080);
+            _aws.AddTarget("apps", "i-0bbbbbbbbbbbbbbbb", 8080);
+            Connect();
+
+            var piped = _ps.Run("Get-LbPoolMember -Pool apps | Remove-LbPoolMember -WhatIf");
+            var typed = _ps.Run("Remove-LbPoolMember -Pool apps -Address i-0aaaaaaaaaaaaaaaa -Port 8080 -WhatIf");
+
+            Assert.False(piped.HadErrors, piped.ToString());
+            var lines = piped.HostLines.Where(l => l.StartsWith("What if:", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, lines.Count);
+            // One wording (LbPoolMember.Label): the batched path says what the one-by-one path says.
+            Assert.Equal(typed.HostLines.Single(l => l.StartsWith("What if:", StringComparison.Ordinal)), lines[0]);
+            Assert.Contains("member i-0aaaaaaaaaaaaaaaa:8080 of pool 'apps'", lines[0]);
+            Assert.All(lines, l => Assert.DoesNotContain("name '", l));
+            Assert.Equal(0, _aws.Count("DeregisterTargets"));
+            Assert.Equal(2, _aws.GetTargets("apps").Count);
+        }
+
+        [Fact]
         public void Piped_removes_are_one_DeregisterTargets_call_and_a_missing_member_is_not_an_error()
         {
             Connect();

@@ -97,8 +97,12 @@ namespace LoadBalancerTools.Tests.Caddy
             var r = ps.Run($"Get-LbPoolMember -Pool web -Port {_backends[0].Port} | Set-LbPoolMember -State Disabled");
             var e = Assert.Single(r.Errors);
             Assert.StartsWith("LbNotSupported,", e.FullyQualifiedErrorId);
-            Assert.Contains("not supported by this provider (Caddy)", e.Exception.Message);
+            Assert.StartsWith("Disabled is not supported by Caddy. ", e.Exception.Message);
+            Assert.Contains("Remove-LbPoolMember takes one out of rotation", e.Exception.Message);
             Assert.Equal(2, ps.Run("Get-LbPoolMember -Pool web").Output.Count);
+
+            var drain = ps.Run($"Get-LbPoolMember -Pool web -Port {_backends[0].Port} | Set-LbPoolMember -State Draining");
+            Assert.StartsWith("Draining is not supported by Caddy. ", Assert.Single(drain.Errors).Exception.Message);
         }
 
         [Fact]

@@ -133,7 +133,7 @@ namespace LoadBalancerTools.Tests.Contract
             {
                 var error = Assert.Single(r.Errors);
                 Assert.StartsWith("LbNotSupported,", error.FullyQualifiedErrorId);
-                Assert.Contains("not supported by this provider", error.Exception.Message);
+                Assert.Contains("is not supported by ", error.Exception.Message);
                 Assert.Equal(LbMemberState.Enabled, Ps.Run($"Get-LbPoolMember -Pool '{Pool}' -Address {address} -Port {port}").Prop<LbMemberState>(0, "State"));
             }
         }
@@ -165,7 +165,17 @@ namespace LoadBalancerTools.Tests.Contract
             Assert.Contains("'not an address'", r.Errors[0].Exception.Message);
             Assert.StartsWith("LbInvalidPort,", r.Errors[1].FullyQualifiedErrorId);
             Assert.Contains("70000", r.Errors[1].Exception.Message);
+            // The error points at what was asked, as an LbMemberSpec (never the endpoint text): scripts read $_.TargetObject.Address.
+            var badAddress = Assert.IsType<LbMemberSpec>(r.Errors[0].TargetObject);
+            Assert.Equal(("not an address", 80), (badAddress.Address, badAddress.Port));
+            Assert.Equal(70000, Assert.IsType<LbMemberSpec>(r.Errors[1].TargetObject).Port);
             Assert.Single(r.Output); // the good row after the bad ones was still added
+
+            // Typed, not piped: the same; and for a cmdlet that acts on an existing member.
+            var typed = Ps.Run($"Add-LbPoolMember -Pool '{Pool}' -Address 'not an ip!' -Port 80");
+            Assert.Equal("not an ip!", Assert.IsType<LbMemberSpec>(Assert.Single(typed.Errors).TargetObject).Address);
+            var set = Ps.Run($"Set-LbPoolMember -Pool '{Pool}' -Address '{New.Address}' -Port 70000 -Weight 1 -Confirm:$false");
+            Assert.Equal(70000, Assert.IsType<LbMemberSpec>(Assert.Single(set.Errors).TargetObject).Port);
         }
 
         [Fact]
@@ -181,6 +191,13 @@ namespace LoadBalancerTools.Tests.Contract
             Assert.StartsWith("Pool 'no-such-pool' was not found on ", error.Exception.Message);
             Assert.Contains(" at " + endpoint, error.Exception.Message);
             Assert.Equal("no-such-pool", error.TargetObject);
+
+            // Get-LbPool names a missing literal pool in the very same words (hint included), pointing at the name.
+            var pools = Ps.Run("Get-LbPool -Name 'no-such-pool'");
+            var poolError = Assert.Single(pools.Errors);
+            Assert.StartsWith("LbPoolNotFound,", poolError.FullyQualifiedErrorId);
+            Assert.Equal(error.Exception.Message, poolError.Exception.Message);
+            Assert.Equal("no-such-pool", poolError.TargetObject);
 
             // The same words when a change names the missing pool.
             var set = Ps.Run($"Remove-LbPoolMember -Pool 'no-such-pool' -Address {New.Address} -Port {New.Port} -Confirm:$false");

@@ -69,6 +69,8 @@ namespace LoadBalancerTools.Tests.HAProxy
             Assert.StartsWith("LbAmbiguousMember,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
             Assert.Contains("'spare1'", e.Exception.Message);
             Assert.Contains("'spare3'", e.Exception.Message);
+            // HAProxy names tell the servers apart: -Name is the advice there.
+            Assert.Contains("name the one you mean with -Name or -MemberId", e.Exception.Message);
             Assert.All(Members("tpl"), m => Assert.Equal(LbMemberState.Enabled, m.State));
 
             var named = _ps.Run($"Set-LbPoolMember -Pool tpl -Address 127.0.0.1 -Port {port} -Name spare2 -State Disabled");

@@ -125,6 +125,27 @@ namespace LoadBalancerTools.Tests.NginxPlus
         }
 
         [Fact]
+        public void WhatIf_on_an_add_the_provider_cannot_make_refuses_it_as_the_real_run_does()
+        {
+            // NGINX Plus creates servers up or down, never draining: -WhatIf must not approve it.
+            var dry = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -State Draining -WhatIf");
+            Assert.DoesNotContain(dry.HostLines, l => l.StartsWith("What if:"));
+            var dryError = Assert.Single(dry.Errors);
+            var real = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -State Draining -Confirm:$false");
+            var realError = Assert.Single(real.Errors);
+            Assert.StartsWith("LbNotSupported,", dryError.FullyQualifiedErrorId);
+            Assert.Equal(realError.FullyQualifiedErrorId, dryError.FullyQualifiedErrorId);
+            Assert.Equal(realError.Exception.Message, dryError.Exception.Message);
+            Assert.Contains("cannot add a member in state Draining", dryError.Exception.Message);
+            Assert.Equal("10.0.0.9", Assert.IsType<LbMemberSpec>(dryError.TargetObject).Address);
+            // A weight out of the vendor's range: the same.
+            var weight = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -Weight 0 -WhatIf");
+            Assert.DoesNotContain(weight.HostLines, l => l.StartsWith("What if:"));
+            Assert.StartsWith("LbInvalidWeight,", Assert.Single(weight.Errors).FullyQualifiedErrorId);
+            Assert.Equal(0, Nginx.CountRequests("POST", "/servers"));
+        }
+
+        [Fact]
         public void WhatIf_on_set_names_the_exact_change()
         {
             var r = Ps.Run("Set-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Drain -Weight 4 -WhatIf");
@@ -142,6 +163,50 @@ namespace LoadBalancerTools.Tests.NginxPlus
             string line = "Set-LbPoolMember -Pool web -Address 10.0.0.";
             var addresses = Ps.Run($"(TabExpansion2 -inputScript '{line}' -cursorColumn {line.Length}).CompletionMatches | ForEach-Object CompletionText");
             Assert.Equal(new[] { "10.0.0.1", "10.0.0.2" }, addresses.Output.Select(o => o.ToString()).OrderBy(x => x).ToArray());
+        }
+
+        [Fact]
+        public void Tab_completion_offers_member_names_of_the_pool_typed()
+        {
+            // NGINX Plus names a server by its address:port.
+            foreach (string command in new[] { "Get-LbPoolMember", "Set-LbPoolMember", "Remove-LbPoolMember", "Wait-LbPoolMember" })
+            {
+                string line = $"{command} -Pool web -Name 10.0.0.";
+                var names = Ps.Run($"(TabExpansion2 -inputScript '{line}' -cursorColumn {line.Length}).CompletionMatches | ForEach-Object CompletionText");
+                Assert.Equal(new[] { "10.0.0.1:80", "10.0.0.2:80" }, names.Output.Select(o => o.ToString()).OrderBy(x => x).ToArray());
+            }
+            string narrowed = "Set-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -Name 1";
+            var one = Ps.Run($"(TabExpansion2 -inputScript '{narrowed}' -cursorColumn {narrowed.Length}).CompletionMatches | ForEach-Object CompletionText");
+            Assert.Equal(new[] { "10.0.0.2:80" }, one.Output.Select(o => o.ToString()).ToArray());
+        }
+
+        [Fact]
+        public void Get_member_by_a_literal_name_that_is_not_there_is_an_error_and_a_wildcard_is_not()
+        {
+            var missing = Ps.Run("Get-LbPoolMember -Pool web -Name extra1");
+            Assert.Empty(missing.Output);
+            var e = Assert.Single(missing.Errors);
+            Assert.StartsWith("LbMemberNotFound,", e.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ObjectNotFound, e.CategoryInfo.Category);
+            Assert.Contains("'extra1'", e.Exception.Message);
+            Assert.Contains("pool 'web'", e.Exception.Message);
+            Assert.Equal("extra1", Assert.IsType<LbMemberSpec>(e.TargetObject).Name);
+
+            var wildcard = Ps.Run("Get-LbPoolMember -Pool web -Name 'extra*'");
+            Assert.False(wildcard.HadErrors, wildcard.ToString());
+            Assert.Empty(wildcard.Output);
+
+            var found = Ps.Run("Get-LbPoolMember -Pool web -Name 10.0.0.1:80");
+            Assert.False(found.HadErrors, found.ToString());
+            Assert.Single(found.Output);
+
+            // Over every pool: one error only when no pool has it.
+            Nginx.AddUpstream("api");
+            Nginx.AddServer("api", "10.0.0.7:80");
+            var inOne = Ps.Run("Get-LbPoolMember -Name 10.0.0.7:80");
+            Assert.False(inOne.HadErrors, inOne.ToString());
+            Assert.Single(inOne.Output);
+            Assert.Contains("any of 2 pools", Assert.Single(Ps.Run("Get-LbPoolMember -Name extra1").Errors).Exception.Message);
         }
 
         [Fact]

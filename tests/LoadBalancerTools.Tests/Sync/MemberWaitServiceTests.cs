@@ -89,7 +89,8 @@ namespace LoadBalancerTools.Tests.Sync
             Assert.Equal(ErrorIds.WaitTimeout, result.Error!.ErrorId);
             Assert.Contains("10.0.0.1:80", result.Error.Message);
             Assert.Contains("'web'", result.Error.Message);
-            Assert.Contains("to be Drained", result.Error.Message);
+            Assert.Contains("to be Draining (drained: out of rotation with no active connections)", result.Error.Message);
+            Assert.DoesNotContain("Drained", result.Error.Message);
             Assert.Contains("3 active connection(s)", result.Error.Message);
             // It gave up at the timeout, not before and not long after.
             Assert.InRange(result.Elapsed.TotalSeconds, 10, 10.5);

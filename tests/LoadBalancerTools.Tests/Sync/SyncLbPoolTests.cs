@@ -70,6 +70,27 @@ namespace LoadBalancerTools.Tests.Sync
         }
 
         [Fact]
+        public void WhatIf_refuses_a_planned_add_the_provider_cannot_make_as_the_real_run_does()
+        {
+            // 10.0.0.1 exists (draining it is a change NGINX Plus can make); 10.0.0.7 would be added draining, which it cannot.
+            const string desired = "$desired = @(@{ Address = '10.0.0.1'; Port = 80; State = 'Draining' }, @{ Address = '10.0.0.7'; Port = 80; State = 'Draining' }); ";
+            _nginx.ClearRequests();
+            var dry = _ps.Run(desired + "Sync-LbPool -Pool web -Member $desired -WhatIf");
+            Assert.DoesNotContain(dry.HostLines, l => l.StartsWith("What if:", StringComparison.Ordinal));
+            static bool Stop(ErrorRecord e) => e.FullyQualifiedErrorId.StartsWith("LbSyncInvalidDesiredState,", StringComparison.Ordinal);
+            Assert.Single(dry.AllErrors, Stop);
+            var refused = Assert.Single(dry.AllErrors, e => !Stop(e));
+            Assert.StartsWith("LbNotSupported,", refused.FullyQualifiedErrorId);
+            Assert.Contains("10.0.0.7:80", refused.Exception.Message);
+            Assert.Contains("cannot add a member in state Draining", refused.Exception.Message);
+
+            var real = _ps.Run(desired + "Sync-LbPool -Pool web -Member $desired -Confirm:$false");
+            Assert.Single(real.AllErrors, Stop);
+            Assert.Equal(refused.Exception.Message, Assert.Single(real.AllErrors, e => !Stop(e)).Exception.Message);
+            Assert.Equal(0, Writes());
+        }
+
+        [Fact]
         public void Converges_an_empty_pool_and_a_second_run_changes_nothing()
         {
             var r = _ps.Run(Desired(30, extra: "; Weight = [int]$i % 7 + 1") + "; Sync-LbPool -Pool empty -Member $desired -PassThru");

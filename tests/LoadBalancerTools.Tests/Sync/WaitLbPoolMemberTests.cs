@@ -56,6 +56,16 @@ namespace LoadBalancerTools.Tests.Sync
             Assert.Contains("still in the pool", error.Exception.Message);
             Assert.Empty(timedOut.Output);
             Assert.Contains(timedOut.Progress, p => p.RecordType == ProgressRecordType.Completed);
+
+            // A drain that does not finish is named in -State's own word, never the old "Drained".
+            _nginx.DrainConnectionsPerRead = 0; // its connections stay, so the drain cannot finish
+            _nginx.SetActiveConnections("web", "10.0.0.2:80", 5);
+            var stillDraining = _ps.Run("Set-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Draining; " +
+                                        "Wait-LbPoolMember -Pool web -Address 10.0.0.2 -Port 80 -State Draining -TimeoutSec 1 -PollIntervalSec 0.2");
+            var drainError = Assert.Single(stillDraining.AllErrors);
+            Assert.StartsWith("LbWaitTimeout,", drainError.FullyQualifiedErrorId);
+            Assert.Contains("to be Draining (drained: out of rotation with no active connections): it has state Draining", drainError.Exception.Message);
+            Assert.DoesNotContain("Drained", drainError.Exception.Message);
         }
     }
 }

@@ -56,11 +56,41 @@ namespace LoadBalancerTools.Tests.WriteSafety
                 var e = Assert.Single(r.Errors);
                 Assert.StartsWith("LbAmbiguousMember,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
                 Assert.Contains("matches 2 members", e.Exception.Message);
-                Assert.Contains($"id {_first}", e.Exception.Message);
-                Assert.Contains($"id {_second}", e.Exception.Message);
+                Assert.Contains($"MemberId '{_first}'", e.Exception.Message);
+                Assert.Contains($"MemberId '{_second}'", e.Exception.Message);
+                // On NGINX Plus a server's name is its address:port, so -Name cannot pick one: the advice says what can.
+                Assert.DoesNotContain("with -Name", e.Exception.Message);
+                Assert.Contains("give the one you mean with -MemberId, or pipe it from Get-LbPoolMember", e.Exception.Message);
             }
             Assert.Equal(0, _nginx.Requests.Count(q => q.Method != "GET"));
             Assert.All(_nginx.GetServers("web"), s => Assert.Equal(1, s.Weight));
+        }
+
+        [Fact]
+        public void MemberId_selects_exactly_that_member_for_set_wait_and_remove()
+        {
+            var set = _ps.Run($"Set-LbPoolMember -Pool web -MemberId {_second} -Weight 9 -PassThru");
+            Assert.False(set.HadErrors, set.ToString());
+            Assert.Equal(_second.ToString(), ((LbPoolMember)Assert.Single(set.Output).BaseObject).MemberId);
+            Assert.Equal(9, _nginx.GetServers("web").Single(s => s.Id == _second).Weight);
+            Assert.Equal(1, _nginx.GetServers("web").Single(s => s.Id == _first).Weight);
+
+            var wait = _ps.Run($"Wait-LbPoolMember -Pool web -MemberId {_second} -State Healthy -TimeoutSec 10");
+            Assert.False(wait.HadErrors, wait.ToString());
+            Assert.Equal(_second.ToString(), ((LbPoolMember)Assert.Single(wait.Output).BaseObject).MemberId);
+
+            var whatIf = _ps.Run($"Remove-LbPoolMember -Pool web -MemberId {_second} -WhatIf");
+            Assert.Contains(whatIf.HostLines, l => l.StartsWith("What if:", StringComparison.Ordinal) && l.Contains("member 10.0.0.1:80 of pool 'web'"));
+            var remove = _ps.Run($"Remove-LbPoolMember -Pool web -MemberId {_second} -Confirm:$false");
+            Assert.False(remove.HadErrors, remove.ToString());
+            Assert.DoesNotContain(_nginx.GetServers("web"), s => s.Id == _second);
+            Assert.Contains(_nginx.GetServers("web"), s => s.Id == _first);
+
+            // An id that is not there (any more): not found, nothing changed.
+            var gone = _ps.Run($"Set-LbPoolMember -Pool web -MemberId {_second} -Weight 3");
+            var e = Assert.Single(gone.Errors);
+            Assert.StartsWith("LbMemberNotFound,", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains($"id '{_second}'", e.Exception.Message);
         }
 
         [Fact]
