@@ -50,6 +50,18 @@ namespace LoadBalancerTools.Tests.HAProxy
             Assert.Equal(new object[] { "Unknown", 0, "Unknown" }, r.Output.Select(o => o.BaseObject).ToArray());
         }
 
+        [Theory]
+        [InlineData("Draining", "Draining")]
+        [InlineData("Disabled", "Disabled")]
+        [InlineData("ForcedOffline", "Disabled")]   // HAProxy has one maintenance state; a new server has no sessions to cut
+        public void A_member_added_in_a_state_comes_up_in_it(string asked, string shown)
+        {
+            var r = _ps.Run($"(Add-LbPoolMember -Pool web -Address 127.0.0.1 -Port {_backends[2].Port} -Name b3 -State {asked} -PassThru).State.ToString(); " +
+                            "(Get-LbPoolMember -Pool web -Name b3).State.ToString()");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Equal(new object[] { shown, shown }, r.Output.Select(o => o.BaseObject).ToArray());
+        }
+
         [Fact]
         public async Task An_added_member_receives_requests()
         {

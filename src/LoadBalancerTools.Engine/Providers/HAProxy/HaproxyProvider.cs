@@ -161,9 +161,9 @@ namespace LoadBalancerTools.Providers.HAProxy
             try
             {
                 await RunAsync($"enable health {target}", log, cancellationToken).ConfigureAwait(false);
-                if (spec.State != LbMemberState.Disabled)
+                if (InitialState(spec.State) is string state)
                 {
-                    await RunAsync($"set server {target} state ready", log, cancellationToken).ConfigureAwait(false);
+                    await RunAsync($"set server {target} state {state}", log, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is LbException || ex is OperationCanceledException)
@@ -243,6 +243,18 @@ namespace LoadBalancerTools.Providers.HAProxy
         /// <summary>How long a delete refused for connections still attached is tried again before it fails.</summary>
         internal static readonly TimeSpan RemovableWait = TimeSpan.FromSeconds(5);
 
+        /// <summary>
+        /// The state a new or filled server leaves maintenance for: ready, or drain for -State Draining; none for
+        /// Disabled and ForcedOffline (a server that was never up has no sessions to shut, so both stay in maint).
+        /// </summary>
+        private static string? InitialState(LbMemberState? state) => state switch
+        {
+            LbMemberState.Disabled => null,
+            LbMemberState.ForcedOffline => null,
+            LbMemberState.Draining => "drain",
+            _ => "ready",
+        };
+
         /// <summary>How long a clean-up after a failed or stopped change may take; it runs even when the change was cancelled.</summary>
         internal static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(10);
 
@@ -321,7 +333,7 @@ namespace LoadBalancerTools.Providers.HAProxy
             string target = pool + "/" + slot.Name;
             await RunAsync($"set server {target} addr {spec.Address} port {spec.Port.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken, accept: "changed").ConfigureAwait(false);
             if (spec.Weight.HasValue) await RunAsync($"set server {target} weight {spec.Weight.Value.ToString(CultureInfo.InvariantCulture)}", log, cancellationToken).ConfigureAwait(false);
-            if (spec.State != LbMemberState.Disabled) await RunAsync($"set server {target} state ready", log, cancellationToken).ConfigureAwait(false);
+            if (InitialState(spec.State) is string state) await RunAsync($"set server {target} state {state}", log, cancellationToken).ConfigureAwait(false);
             log.Verbose($"Filled server-template slot {target} with {spec.Endpoint}.");
             var filled = (await GetMembersAsync(pool, log, cancellationToken).ConfigureAwait(false)).FirstOrDefault(m => m.Name == slot.Name);
             return filled ?? throw new LbException(LbErrorKind.Transient, $"HAProxy filled {target} but does not list it.") { Ambiguous = true };
