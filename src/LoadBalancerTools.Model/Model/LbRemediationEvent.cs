@@ -40,6 +40,8 @@ namespace LoadBalancerTools.Model
         public bool Success { get; set; } = true;
         public string? Error { get; set; }
         public int Round { get; set; }
+        /// <summary>Set on events about the state store itself (its outage, its return): alerts are titled and sourced by it, not by a load balancer.</summary>
+        internal string? StateStore { get; set; }
 
         public override string ToString() => $"{Timestamp:u} {Type} {Pool}{(Member != null ? "/" + Member : "")}: {Reason}";
     }

@@ -255,7 +255,8 @@ namespace LoadBalancerTools.Commands
             var (pools, storeHealth) = Run(ct => session.PlanAsync(policy, probe, Log, ct));
             var events = new List<LbRemediationEvent>(storeHealth.Events);
             foreach (var e in storeHealth.Events) WriteObject(e);
-            var alerts = storeHealth.Alerts.Select(a => (Source(session.Targets[0].Connection), a)).ToList();
+            // The store's own outage is sourced by the store (its address never holds a password), not by a load balancer.
+            var alerts = storeHealth.Alerts.Select(a => (a.StateStore ?? Source(session.Targets[0].Connection), a)).ToList();
             try
             {
                 foreach (var round in pools)
