@@ -185,15 +185,21 @@ namespace LoadBalancerTools.Commands
             }
         }
 
-        /// <summary>Names as given, wildcards matched against each connection's pools, duplicates (by connection and pool) once.</summary>
+        /// <summary>
+        /// Wildcards matched against each connection's pools; literal names checked before any round, so a misspelled
+        /// pool is one LbPoolNotFound error up front (the other pools go on, like Get-Item with several paths), not an
+        /// ApiFailure and an alert every round. Duplicates (by connection and pool) once.
+        /// </summary>
         private List<RemediationTarget> ResolveTargets()
         {
             var targets = new List<RemediationTarget>();
             var seen = new HashSet<PoolKey>();
             foreach (var group in _requested.GroupBy(r => r.Connection))
             {
+                var connection = group.Key;
                 IReadOnlyList<LbPool>? listed = null;
-                foreach (var (connection, name) in group)
+                bool answering = true; // one failed check per load balancer: an outage is the rounds' to report
+                foreach (var (_, name) in group)
                 {
                     var names = new List<string> { name };
                     if (WildcardPattern.ContainsWildcardCharacters(name))
@@ -203,6 +209,11 @@ namespace LoadBalancerTools.Commands
                         var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
                         names = listed!.Where(p => pattern.IsMatch(p.Pool)).Select(p => p.Pool).ToList();
                         if (names.Count == 0) WriteWarning($"-Pool '{name}' matches no pool on {connection}.");
+                    }
+                    else if (answering && MissingPool(connection, name, ref answering) is LbException missing)
+                    {
+                        WriteLbError(missing, name);
+                        continue;
                     }
                     foreach (var pool in names)
                     {
@@ -216,6 +227,30 @@ namespace LoadBalancerTools.Commands
                 ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No pool to remediate: -Pool matched nothing."), ErrorIds.PoolNotFound, ErrorCategory.ObjectNotFound, Pool));
             }
             return targets;
+        }
+
+        /// <summary>
+        /// The LbPoolNotFound error (naming the pool and the load balancer) only when the load balancer says the pool does not exist (one read of its members: cheap on every
+        /// vendor, and an ARN or a vendor's own name matching works as it will in the rounds). A load balancer that
+        /// does not answer now keeps the name, so its outage is reported and alerted by the rounds as before.
+        /// </summary>
+        private LbException? MissingPool(LbConnection connection, string name, ref bool answering)
+        {
+            try
+            {
+                Run(ct => Pools.GetMembersAsync(connection, name, Log, ct));
+                return null;
+            }
+            catch (LbException ex) when (ex.ErrorId == ErrorIds.PoolNotFound)
+            {
+                return ex;
+            }
+            catch (LbException ex)
+            {
+                WriteVerbose($"Could not check that pool '{name}' exists on {connection} ({ex.Message}); the rounds will report it.");
+                answering = false;
+                return null;
+            }
         }
 
         /// <summary>-StateStore (a file or redis://) or -StatePath; memory for this run only when neither is given.</summary>
