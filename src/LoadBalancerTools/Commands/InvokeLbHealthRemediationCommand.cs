@@ -161,6 +161,11 @@ namespace LoadBalancerTools.Commands
                 ThrowLbError(ex, StatePath ?? StateStore);
                 return;
             }
+            if (!LeaveOutMissingPools(session))
+            {
+                store.Dispose();
+                ThrowNoPool();
+            }
 
             var deadline = DurationSec.HasValue ? DateTimeOffset.UtcNow.AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
             WriteVerbose($"Remediating {targets.Count} pool(s) ({string.Join(", ", targets.Select(t => $"'{t.Pool}' on {t.Connection}"))}) with state in {store.Description}: " +
@@ -185,11 +190,7 @@ namespace LoadBalancerTools.Commands
             }
         }
 
-        /// <summary>
-        /// Wildcards matched against each connection's pools; literal names checked before any round, so a misspelled
-        /// pool is one LbPoolNotFound error up front (the other pools go on, like Get-Item with several paths), not an
-        /// ApiFailure and an alert every round. Duplicates (by connection and pool) once.
-        /// </summary>
+        /// <summary>Names as given, wildcards matched against each connection's pools, duplicates (by connection and pool) once.</summary>
         private List<RemediationTarget> ResolveTargets()
         {
             var targets = new List<RemediationTarget>();
@@ -198,7 +199,6 @@ namespace LoadBalancerTools.Commands
             {
                 var connection = group.Key;
                 IReadOnlyList<LbPool>? listed = null;
-                bool answering = true; // one failed check per load balancer: an outage is the rounds' to report
                 foreach (var (_, name) in group)
                 {
                     var names = new List<string> { name };
@@ -210,11 +210,6 @@ namespace LoadBalancerTools.Commands
                         names = listed!.Where(p => pattern.IsMatch(p.Pool)).Select(p => p.Pool).ToList();
                         if (names.Count == 0) WriteWarning($"-Pool '{name}' matches no pool on {connection}.");
                     }
-                    else if (answering && MissingPool(connection, name, ref answering) is LbException missing)
-                    {
-                        WriteLbError(missing, name);
-                        continue;
-                    }
                     foreach (var pool in names)
                     {
                         var target = new RemediationTarget(connection, pool);
@@ -222,35 +217,41 @@ namespace LoadBalancerTools.Commands
                     }
                 }
             }
-            if (targets.Count == 0)
-            {
-                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No pool to remediate: -Pool matched nothing."), ErrorIds.PoolNotFound, ErrorCategory.ObjectNotFound, Pool));
-            }
+            if (targets.Count == 0) ThrowNoPool();
             return targets;
         }
 
+        private void ThrowNoPool() =>
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No pool to remediate: -Pool matched nothing."), ErrorIds.PoolNotFound, ErrorCategory.ObjectNotFound, Pool));
+
         /// <summary>
-        /// The LbPoolNotFound error (naming the pool and the load balancer) only when the load balancer says the pool does not exist (one read of its members: cheap on every
-        /// vendor, and an ARN or a vendor's own name matching works as it will in the rounds). A load balancer that
-        /// does not answer now keeps the name, so its outage is reported and alerted by the rounds as before.
+        /// Literal names checked once the state is locked (a run that cannot lock calls no API) and before any round:
+        /// a misspelled pool is one LbPoolNotFound error and is left out, the other pools go on (like Get-Item with
+        /// several paths), instead of an ApiFailure and an alert every round. None left stops the run.
         /// </summary>
-        private LbException? MissingPool(LbConnection connection, string name, ref bool answering)
+        private bool LeaveOutMissingPools(RemediationSession session)
         {
-            try
+            var answering = new HashSet<LbConnection>(session.Targets.Select(t => t.Connection).Distinct());
+            foreach (var t in session.Targets.Where(t => !WildcardPattern.ContainsWildcardCharacters(t.Pool)).ToList())
             {
-                Run(ct => Pools.GetMembersAsync(connection, name, Log, ct));
-                return null;
+                // One failed check per load balancer: an outage is the rounds' to report (and each extra read would feed its circuit breaker).
+                if (!answering.Contains(t.Connection)) continue;
+                try
+                {
+                    Run(ct => Pools.GetMembersAsync(t.Connection, t.Pool, Log, ct));
+                }
+                catch (LbException ex) when (ex.ErrorId == ErrorIds.PoolNotFound)
+                {
+                    WriteLbError(ex, t.Pool);
+                    Run(ct => session.LeaveOutAsync(t, ct));
+                }
+                catch (LbException ex)
+                {
+                    WriteVerbose($"Could not check that pool '{t.Pool}' exists on {t.Connection} ({ex.Message}); the rounds will report it.");
+                    answering.Remove(t.Connection);
+                }
             }
-            catch (LbException ex) when (ex.ErrorId == ErrorIds.PoolNotFound)
-            {
-                return ex;
-            }
-            catch (LbException ex)
-            {
-                WriteVerbose($"Could not check that pool '{name}' exists on {connection} ({ex.Message}); the rounds will report it.");
-                answering = false;
-                return null;
-            }
+            return session.Targets.Count > 0;
         }
 
         /// <summary>-StateStore (a file or redis://) or -StatePath; memory for this run only when neither is given.</summary>

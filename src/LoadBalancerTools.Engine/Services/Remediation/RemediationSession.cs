@@ -69,14 +69,29 @@ namespace LoadBalancerTools.Services.Remediation
             _store = store;
             _dryRun = dryRun;
             _time = time;
-            Targets = targets.ToList();
+            _targets = targets.ToList();
         }
+
+        private readonly List<RemediationTarget> _targets;
 
         /// <summary>The session the cmdlet uses, on the system clock (the cmdlet assembly must not name TimeProvider).</summary>
         public static RemediationSession OnSystemClock(RemediationRunner runner, IRemediationStateStore store, IEnumerable<RemediationTarget> targets, bool dryRun) =>
             new RemediationSession(runner, store, targets, dryRun, TimeProvider.System);
 
-        public IReadOnlyList<RemediationTarget> Targets { get; }
+        public IReadOnlyList<RemediationTarget> Targets => _targets;
+
+        /// <summary>A pool found not to exist before the first round: its lease given back, and no round touches it.</summary>
+        public async Task LeaveOutAsync(RemediationTarget target, CancellationToken ct)
+        {
+            _targets.Remove(target);
+            try
+            {
+                if (target.Lease != null && target.Lease.Held) await _store.ReleaseAsync(target.Lease, ct).ConfigureAwait(false);
+            }
+            catch (LbException) { /* the lease expires by itself */ }
+            target.Lease = null;
+            target.State = null;
+        }
 
         public RemediationRunner Runner => _runner;
 
