@@ -34,6 +34,8 @@ namespace LoadBalancerTools.Alerts
             {
                 Timestamp = _time.GetUtcNow(),
                 Type = LbRemediationEventType.AlertSent,
+                Provider = ev.Provider,
+                Endpoint = ev.Endpoint,
                 Pool = ev.Pool,
                 Address = ev.Address,
                 Port = ev.Port,

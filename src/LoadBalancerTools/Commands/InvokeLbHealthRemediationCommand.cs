@@ -300,9 +300,17 @@ namespace LoadBalancerTools.Commands
                     if (round.LeftAlone != null)
                     {
                         WriteVerbose(round.LeftAlone);
-                        // Other runners' pools are skipped quietly: a line in the journal, not an event on the pipeline.
+                        // A pool another runner holds is a Skipped event of this round, so a user sees why it was not healed
+                        // (a store outage has its own events, above).
                         if (!round.StoreFailed)
-                            events.Add(new LbRemediationEvent { Timestamp = DateTimeOffset.UtcNow, Type = LbRemediationEventType.Skipped, Pool = round.Target.Pool, Reason = round.LeftAlone });
+                        {
+                            var held = round.Target.Stamp(new LbRemediationEvent
+                            {
+                                Timestamp = DateTimeOffset.UtcNow, Type = LbRemediationEventType.Skipped, Pool = round.Target.Pool, Round = session.Round, Reason = round.LeftAlone,
+                            });
+                            events.Add(held);
+                            WriteObject(held);
+                        }
                         continue;
                     }
                     RunDecisions(session, round, policy, events, alerts);

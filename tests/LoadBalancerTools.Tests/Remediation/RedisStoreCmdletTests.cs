@@ -105,6 +105,50 @@ namespace LoadBalancerTools.Tests.Remediation
             Assert.Contains(r.Debug, d => d.Contains("state store redis://127.0.0.1:1/0 unreachable: ") && d.Contains("UnableToConnect"));
         }
 
+        [Fact]
+        public async Task A_pool_another_runner_holds_is_a_Skipped_event_of_each_round_that_names_its_load_balancer_in_every_output()
+        {
+            string lease = "lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:lease";
+            Assert.Equal("+OK", await _redis.CommandAsync($"SET {lease} 7|other-runner PX 60000"));
+            string journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "lbtools-held-" + Guid.NewGuid().ToString("N") + ".jsonl");
+            try
+            {
+                var r = _ps.Run($"$cred = [pscredential]::new('default', [System.Net.NetworkCredential]::new('', '{Password}').SecurePassword); " +
+                                "$ev = " + Run($"-StateStore '{_redis.Url}' -StateCredential $cred -Watch -MaxRounds 2 -IntervalSec 1 -JournalPath '{journal}'") + "; $ev");
+
+                Assert.False(r.HadErrors, r.ToString());
+                var events = r.Output.Select(o => (LbRemediationEvent)o.BaseObject).ToList();
+                Assert.Equal(new[] { 1, 2 }, events.Select(e => e.Round));
+                Assert.All(events, e =>
+                {
+                    Assert.Equal(LbRemediationEventType.Skipped, e.Type);
+                    Assert.StartsWith("pool web held by other-runner until", e.Reason, StringComparison.Ordinal);
+                    Assert.Equal("NginxPlus", e.Provider);
+                    Assert.Equal(_nginx.ApiBase.ToString(), e.Endpoint);
+                });
+                // The verbose count is what reached the pipeline.
+                Assert.Equal(2, r.Verbose.Count(v => v.StartsWith("Round done: 0 pool(s) acted on, 1 left alone, 1 event(s).", StringComparison.Ordinal)));
+                var lines = System.IO.File.ReadAllLines(journal).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+                Assert.Equal(new[] { 1, 2 }, lines.Select(l => l.GetProperty("round").GetInt32()));
+                Assert.All(lines, l => Assert.Equal(_nginx.ApiBase.ToString(), l.GetProperty("endpoint").GetString()));
+                Assert.All(lines, l => Assert.Equal("NginxPlus", l.GetProperty("provider").GetString()));
+
+                // As a script sees them: Format-List, ConvertTo-Json and Export-Csv show both.
+                var shown = _ps.Run("($ev[0] | Format-List | Out-String); ($ev[0] | ConvertTo-Json); (($ev | ConvertTo-Csv -NoTypeInformation) -join \"`n\")");
+                Assert.False(shown.HadErrors, shown.ToString());
+                string list = (string)shown.Output[0].BaseObject, json = (string)shown.Output[1].BaseObject, csv = (string)shown.Output[2].BaseObject;
+                Assert.Matches(@"(?m)^Endpoint\s+: " + System.Text.RegularExpressions.Regex.Escape(_nginx.ApiBase.ToString()), list);
+                Assert.Matches(@"(?m)^Provider\s+: NginxPlus", list);
+                Assert.Contains("\"Endpoint\": \"" + _nginx.ApiBase, json);
+                Assert.Contains("\"Provider\": \"NginxPlus\"", json);
+                Assert.Contains("\"Provider\",\"Endpoint\"", csv.Split('\n')[0]);
+            }
+            finally
+            {
+                System.IO.File.Delete(journal);
+            }
+        }
+
         [Theory]
         [InlineData("redis://default:" + Password + "@127.0.0.1:6379/0", "must not carry a user name or password")]
         [InlineData("redis://127.0.0.1:6379/99", "is not a number from 0 to 15")]

@@ -26,6 +26,14 @@ namespace LoadBalancerTools.Services.Remediation
         /// <summary>The state as of the last round this runner held the pool; null until loaded (or after the lease changed hands).</summary>
         public RemediationState? State { get; internal set; }
         public PoolLease? Lease { get; internal set; }
+
+        /// <summary>The event marked with this pool's load balancer, so several connections' events are told apart.</summary>
+        public LbRemediationEvent Stamp(LbRemediationEvent e)
+        {
+            e.Provider = Connection.Provider;
+            e.Endpoint = Util.UrlRedaction.Redact(Connection.Endpoint.ToString());
+            return e;
+        }
     }
 
     /// <summary>What one round found for one pool: decisions to carry out, or why the pool was left alone.</summary>
@@ -171,6 +179,7 @@ namespace LoadBalancerTools.Services.Remediation
                 t.State = await _store.LoadAsync(t.Key, ct).ConfigureAwait(false);
             }
             var decisions = await _runner.PlanAsync(t.Connection, t.State!, policy, probe, log, ct, gate).ConfigureAwait(false);
+            foreach (var e in decisions.Events.Concat(decisions.Alerts)) t.Stamp(e);
             return new PoolRound(t, decisions, null);
         }
 
@@ -186,15 +195,15 @@ namespace LoadBalancerTools.Services.Remediation
                 if (failure.Data[RedisStateStore.DetailKey] is string detail) log.Debug($"{failure.Message}: {detail}");
                 foreach (var t in failed)
                 {
-                    var ev = StoreEvent(t.Pool, t.Connection, LbRemediationEventType.ApiFailure,
-                        $"Left alone: {failure.Message}; nothing was changed this round, the next round tries again.");
+                    var ev = t.Stamp(StoreEvent(t.Pool, LbRemediationEventType.ApiFailure,
+                        $"Left alone: {failure.Message}; nothing was changed this round, the next round tries again."));
                     ev.Success = false;
                     ev.Error = failure.Message;
                     result.Events.Add(ev);
                 }
                 if (!_storeFailing)
                 {
-                    var alert = StoreEvent(string.Join(", ", failed.Select(t => t.Pool).Distinct()), null, LbRemediationEventType.ApiFailure,
+                    var alert = StoreEvent(string.Join(", ", failed.Select(t => t.Pool).Distinct()), LbRemediationEventType.ApiFailure,
                         $"{Capitalized(failure.Message)}; nothing was changed on {failed.Count} pool(s), each round tries again.");
                     alert.Success = false;
                     alert.Error = failure.Message;
@@ -208,18 +217,18 @@ namespace LoadBalancerTools.Services.Remediation
                 string reason = $"The state store {_store.Description} answers again.";
                 foreach (var t in Targets)
                 {
-                    var back = StoreEvent(t.Pool, t.Connection, LbRemediationEventType.Restored, reason);
+                    var back = t.Stamp(StoreEvent(t.Pool, LbRemediationEventType.Restored, reason));
                     back.Applied = true;
                     result.Events.Add(back);
                 }
-                var alert = StoreEvent(string.Join(", ", Targets.Select(t => t.Pool).Distinct()), null, LbRemediationEventType.Restored, reason);
+                var alert = StoreEvent(string.Join(", ", Targets.Select(t => t.Pool).Distinct()), LbRemediationEventType.Restored, reason);
                 alert.Applied = true;
                 result.Alerts.Add(alert);
             }
             return result;
         }
 
-        private LbRemediationEvent StoreEvent(string pool, LbConnection? connection, LbRemediationEventType type, string reason) =>
+        private LbRemediationEvent StoreEvent(string pool, LbRemediationEventType type, string reason) =>
             new LbRemediationEvent
             {
                 Timestamp = _time.GetUtcNow(),
@@ -238,7 +247,7 @@ namespace LoadBalancerTools.Services.Remediation
             var t = round.Target;
             try
             {
-                return await _runner.ApplyAsync(t.Connection, t.State!, policy, decision, act, Guard(t), log, ct).ConfigureAwait(false);
+                return t.Stamp(await _runner.ApplyAsync(t.Connection, t.State!, policy, decision, act, Guard(t), log, ct).ConfigureAwait(false));
             }
             catch (LbException ex) when (ex.ErrorId == ErrorIds.StateStoreUnavailable)
             {
@@ -248,7 +257,7 @@ namespace LoadBalancerTools.Services.Remediation
                 var ev = RemediationEngine.Event(_time.GetUtcNow(), state, LbRemediationEventType.ApiFailure, decision.Record, $"Not changed: {ex.Message}. The next round tries again.");
                 ev.Success = false;
                 ev.Error = ex.Message;
-                return ev;
+                return t.Stamp(ev);
             }
         }
 
