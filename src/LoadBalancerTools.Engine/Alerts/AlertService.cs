@@ -34,6 +34,8 @@ namespace LoadBalancerTools.Alerts
             {
                 Timestamp = _time.GetUtcNow(),
                 Type = LbRemediationEventType.AlertSent,
+                Provider = ev.Provider,
+                Endpoint = ev.Endpoint,
                 Pool = ev.Pool,
                 Address = ev.Address,
                 Port = ev.Port,
@@ -79,6 +81,11 @@ namespace LoadBalancerTools.Alerts
         internal static string Title(LbRemediationEvent ev)
         {
             string who = ev.Member != null ? $"{ev.Pool}/{ev.Member}" : ev.Pool;
+            if (ev.StateStore != null)
+            {
+                return ev.Type == LbRemediationEventType.Restored ? $"LoadBalancerTools can use the state store {ev.StateStore} again"
+                    : $"LoadBalancerTools cannot use the state store {ev.StateStore} (pools left alone: {ev.Pool})";
+            }
             switch (ev.Type)
             {
                 case LbRemediationEventType.Ejected: return $"LoadBalancerTools ejected {who}";

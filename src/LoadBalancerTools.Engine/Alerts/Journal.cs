@@ -30,6 +30,8 @@ namespace LoadBalancerTools.Alerts
             ["timestamp"] = e.Timestamp.ToString("o"),
             ["round"] = e.Round,
             ["type"] = e.Type.ToString(),
+            ["provider"] = e.Provider,
+            ["endpoint"] = e.Endpoint,
             ["pool"] = e.Pool,
             ["member"] = e.Member,
             ["address"] = e.Address,

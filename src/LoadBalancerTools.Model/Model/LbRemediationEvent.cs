@@ -40,6 +40,12 @@ namespace LoadBalancerTools.Model
         public bool Success { get; set; } = true;
         public string? Error { get; set; }
         public int Round { get; set; }
+        /// <summary>The provider of the load balancer the event is about; last, so CSV columns of earlier versions keep their places (NginxPlus, F5, …).</summary>
+        public string? Provider { get; set; }
+        /// <summary>The load balancer's endpoint, without user info or query.</summary>
+        public string? Endpoint { get; set; }
+        /// <summary>Set on events about the state store itself (its outage, its return): alerts are titled and sourced by it, not by a load balancer.</summary>
+        internal string? StateStore { get; set; }
 
         public override string ToString() => $"{Timestamp:u} {Type} {Pool}{(Member != null ? "/" + Member : "")}: {Reason}";
     }

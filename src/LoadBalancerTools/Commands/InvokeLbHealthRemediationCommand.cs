@@ -161,6 +161,11 @@ namespace LoadBalancerTools.Commands
                 ThrowLbError(ex, StatePath ?? StateStore);
                 return;
             }
+            if (!LeaveOutMissingPools(session))
+            {
+                store.Dispose();
+                ThrowNoPool();
+            }
 
             var deadline = DurationSec.HasValue ? DateTimeOffset.UtcNow.AddSeconds(DurationSec.Value) : (DateTimeOffset?)null;
             WriteVerbose($"Remediating {targets.Count} pool(s) ({string.Join(", ", targets.Select(t => $"'{t.Pool}' on {t.Connection}"))}) with state in {store.Description}: " +
@@ -192,8 +197,9 @@ namespace LoadBalancerTools.Commands
             var seen = new HashSet<PoolKey>();
             foreach (var group in _requested.GroupBy(r => r.Connection))
             {
+                var connection = group.Key;
                 IReadOnlyList<LbPool>? listed = null;
-                foreach (var (connection, name) in group)
+                foreach (var (_, name) in group)
                 {
                     var names = new List<string> { name };
                     if (WildcardPattern.ContainsWildcardCharacters(name))
@@ -211,11 +217,41 @@ namespace LoadBalancerTools.Commands
                     }
                 }
             }
-            if (targets.Count == 0)
-            {
-                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No pool to remediate: -Pool matched nothing."), ErrorIds.PoolNotFound, ErrorCategory.ObjectNotFound, Pool));
-            }
+            if (targets.Count == 0) ThrowNoPool();
             return targets;
+        }
+
+        private void ThrowNoPool() =>
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException("No pool to remediate: -Pool matched nothing."), ErrorIds.PoolNotFound, ErrorCategory.ObjectNotFound, Pool));
+
+        /// <summary>
+        /// Literal names checked once the state is locked (a run that cannot lock calls no API) and before any round:
+        /// a misspelled pool is one LbPoolNotFound error and is left out, the other pools go on (like Get-Item with
+        /// several paths), instead of an ApiFailure and an alert every round. None left stops the run.
+        /// </summary>
+        private bool LeaveOutMissingPools(RemediationSession session)
+        {
+            var answering = new HashSet<LbConnection>(session.Targets.Select(t => t.Connection).Distinct());
+            foreach (var t in session.Targets.Where(t => !WildcardPattern.ContainsWildcardCharacters(t.Pool)).ToList())
+            {
+                // One failed check per load balancer: an outage is the rounds' to report (and each extra read would feed its circuit breaker).
+                if (!answering.Contains(t.Connection)) continue;
+                try
+                {
+                    Run(ct => Pools.GetMembersAsync(t.Connection, t.Pool, Log, ct));
+                }
+                catch (LbException ex) when (ex.ErrorId == ErrorIds.PoolNotFound)
+                {
+                    WriteLbError(ex, t.Pool);
+                    Run(ct => session.LeaveOutAsync(t, ct));
+                }
+                catch (LbException ex)
+                {
+                    WriteVerbose($"Could not check that pool '{t.Pool}' exists on {t.Connection} ({ex.Message}); the rounds will report it.");
+                    answering.Remove(t.Connection);
+                }
+            }
+            return session.Targets.Count > 0;
         }
 
         /// <summary>-StateStore (a file or redis://) or -StatePath; memory for this run only when neither is given.</summary>
@@ -255,7 +291,8 @@ namespace LoadBalancerTools.Commands
             var (pools, storeHealth) = Run(ct => session.PlanAsync(policy, probe, Log, ct));
             var events = new List<LbRemediationEvent>(storeHealth.Events);
             foreach (var e in storeHealth.Events) WriteObject(e);
-            var alerts = storeHealth.Alerts.Select(a => (Source(session.Targets[0].Connection), a)).ToList();
+            // The store's own outage is sourced by the store (its address never holds a password), not by a load balancer.
+            var alerts = storeHealth.Alerts.Select(a => (a.StateStore ?? Source(session.Targets[0].Connection), a)).ToList();
             try
             {
                 foreach (var round in pools)
@@ -263,9 +300,17 @@ namespace LoadBalancerTools.Commands
                     if (round.LeftAlone != null)
                     {
                         WriteVerbose(round.LeftAlone);
-                        // Other runners' pools are skipped quietly: a line in the journal, not an event on the pipeline.
+                        // A pool another runner holds is a Skipped event of this round, so a user sees why it was not healed
+                        // (a store outage has its own events, above).
                         if (!round.StoreFailed)
-                            events.Add(new LbRemediationEvent { Timestamp = DateTimeOffset.UtcNow, Type = LbRemediationEventType.Skipped, Pool = round.Target.Pool, Reason = round.LeftAlone });
+                        {
+                            var held = round.Target.Stamp(new LbRemediationEvent
+                            {
+                                Timestamp = DateTimeOffset.UtcNow, Type = LbRemediationEventType.Skipped, Pool = round.Target.Pool, Round = session.Round, Reason = round.LeftAlone,
+                            });
+                            events.Add(held);
+                            WriteObject(held);
+                        }
                         continue;
                     }
                     RunDecisions(session, round, policy, events, alerts);

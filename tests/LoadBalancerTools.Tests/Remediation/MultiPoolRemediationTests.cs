@@ -138,5 +138,35 @@ namespace LoadBalancerTools.Tests.Remediation
             Assert.Contains(r.Warnings, w => w.Contains("-Pool 'nothing*' matches no pool"));
             Assert.StartsWith("LbPoolNotFound,", r.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
         }
+
+        [Fact]
+        public void A_misspelled_literal_pool_is_one_LbPoolNotFound_error_before_any_round_and_the_pools_that_exist_are_healed()
+        {
+            var r = _ps.Run($"Invoke-LbHealthRemediation -Pool web,nope -Connection $a -Protocol Tcp -ProbeTimeoutSec 1 -FailureThreshold 1 -StatePath '{_dir}' -Watch -MaxRounds 2 -IntervalSec 1");
+
+            var error = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbPoolNotFound,", error.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Equal("nope", error.TargetObject);
+            Assert.Contains("Pool 'nope' was not found on NginxPlus at " + _a.ApiBase, error.Exception.Message);
+            Assert.Null(r.Terminating);
+            var events = Events(r);
+            Assert.DoesNotContain(events, e => e.Pool == "nope");
+            Assert.DoesNotContain(events, e => e.Type == LbRemediationEventType.ApiFailure);
+            Assert.DoesNotContain(r.Warnings, w => w.Contains("cannot reach the load balancer"));
+            Assert.Equal(1, DownCount(_a, "web")); // the pool that exists is healed as usual
+            Assert.Empty(Directory.GetFiles(_dir, "nope*.state.json")); // no state for a pool that does not exist
+        }
+
+        [Fact]
+        public void Only_misspelled_literal_pools_stop_the_run_before_any_round_and_change_nothing()
+        {
+            var r = _ps.Run("Invoke-LbHealthRemediation -Pool nope,nada -Connection $a -Protocol Tcp -FailureThreshold 1 -Watch -MaxRounds 2 -IntervalSec 1");
+
+            Assert.Equal(new object[] { "nope", "nada" }, r.Errors.Take(2).Select(e => e.TargetObject)); // each named, then the run stops
+            Assert.All(r.AllErrors, e => Assert.StartsWith("LbPoolNotFound,", e.FullyQualifiedErrorId, StringComparison.Ordinal));
+            Assert.Contains(r.AllErrors, e => e.Exception.Message.Contains("No pool to remediate", StringComparison.Ordinal));
+            Assert.Empty(r.Output);
+            Assert.Equal(0, DownCount(_a, "web"));
+        }
     }
 }

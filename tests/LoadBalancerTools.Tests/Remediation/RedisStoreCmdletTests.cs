@@ -20,6 +20,7 @@ namespace LoadBalancerTools.Tests.Remediation
         private RedisProcess _redis = null!;
         private NginxPlusEmulator _nginx = null!;
         private PsSession _ps = null!;
+        private WebhookReceiver _hooks = null!;
 
         public async Task InitializeAsync()
         {
@@ -27,8 +28,9 @@ namespace LoadBalancerTools.Tests.Remediation
             _nginx = await NginxPlusEmulator.StartAsync();
             _nginx.AddUpstream("web");
             _nginx.AddServer("web", "127.0.0.1:" + FreePort.Next());
+            _hooks = await WebhookReceiver.StartAsync();
             _ps = new PsSession();
-            var r = _ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' | Out-Null");
+            var r = _ps.Run($"Connect-LbController -Provider NginxPlus -Endpoint '{_nginx.ApiBase}' | Out-Null; $hook = New-LbAlertChannel Webhook -Uri '{_hooks.Url("hook")}'");
             Assert.False(r.HadErrors, r.ToString());
         }
 
@@ -36,6 +38,7 @@ namespace LoadBalancerTools.Tests.Remediation
         {
             _ps.Dispose();
             await _nginx.DisposeAsync();
+            await _hooks.DisposeAsync();
             await _redis.DisposeAsync();
         }
 
@@ -61,11 +64,89 @@ namespace LoadBalancerTools.Tests.Remediation
 
             var failure = r.Output.Select(o => (LbRemediationEvent)o.BaseObject).Single();
             Assert.Equal(LbRemediationEventType.ApiFailure, failure.Type);
-            Assert.Contains("did not answer", failure.Reason);
-            Assert.Contains(r.Warnings, w => w.Contains("did not answer")); // the alert, without a channel
+            Assert.Equal("web", failure.Pool);
+            Assert.Equal(1, failure.Round);
+            Assert.Contains("state store refused the credentials (authentication failed)", failure.Reason);
+            Assert.DoesNotContain("NOAUTH", failure.Reason);
+            Assert.DoesNotContain("did not answer", failure.Reason);
+            Assert.Contains(r.Warnings, w => w.Contains("cannot use the state store " + _redis.Url.TrimEnd('/'))); // the alert, without a channel
             Assert.Equal("$-1", await StoredState());
             Assert.DoesNotContain(wrong, r.AllText());
             Assert.DoesNotContain(Password, r.AllText());
+        }
+
+        [Fact]
+        public void An_unreachable_store_is_reported_per_pool_and_round_and_alerted_once_as_the_store_not_the_load_balancer()
+        {
+            const string store = "redis://127.0.0.1:1";
+            var r = _ps.Run(Run($"-StateStore '{store}' -Watch -MaxRounds 3 -IntervalSec 1 -AlertChannel $hook"));
+
+            var events = r.Output.Select(o => (LbRemediationEvent)o.BaseObject).ToList();
+            var failures = events.Where(e => e.Type == LbRemediationEventType.ApiFailure).ToList();
+            Assert.Equal(new[] { 1, 2, 3 }, failures.Select(e => e.Round));
+            Assert.All(failures, e =>
+            {
+                Assert.Equal("web", e.Pool);
+                Assert.Contains("state store redis://127.0.0.1:1/0 unreachable", e.Reason);
+                // One short sentence: none of the client's internals.
+                Assert.DoesNotContain("IOCP", e.Reason);
+                Assert.DoesNotContain("WORKER", e.Reason);
+                Assert.DoesNotContain("UnableToConnect", e.Reason);
+            });
+            // The outage is alerted once, titled and sourced by the store.
+            var hook = _hooks.Json("/hook");
+            var alert = Assert.Single(hook);
+            Assert.Equal("redis://127.0.0.1:1/0", alert.GetProperty("source").GetString());
+            string title = alert.GetProperty("title").GetString()!;
+            Assert.Contains("state store redis://127.0.0.1:1/0", title);
+            Assert.Contains("web", title);
+            Assert.DoesNotContain("load balancer", title);
+            // The client's detail is kept for -Debug.
+            Assert.Contains(r.Debug, d => d.Contains("state store redis://127.0.0.1:1/0 unreachable: ") && d.Contains("UnableToConnect"));
+        }
+
+        [Fact]
+        public async Task A_pool_another_runner_holds_is_a_Skipped_event_of_each_round_that_names_its_load_balancer_in_every_output()
+        {
+            string lease = "lbtools:{" + _nginx.ApiBase.ToString().ToLowerInvariant() + "|web}:lease";
+            Assert.Equal("+OK", await _redis.CommandAsync($"SET {lease} 7|other-runner PX 60000"));
+            string journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "lbtools-held-" + Guid.NewGuid().ToString("N") + ".jsonl");
+            try
+            {
+                var r = _ps.Run($"$cred = [pscredential]::new('default', [System.Net.NetworkCredential]::new('', '{Password}').SecurePassword); " +
+                                "$ev = " + Run($"-StateStore '{_redis.Url}' -StateCredential $cred -Watch -MaxRounds 2 -IntervalSec 1 -JournalPath '{journal}'") + "; $ev");
+
+                Assert.False(r.HadErrors, r.ToString());
+                var events = r.Output.Select(o => (LbRemediationEvent)o.BaseObject).ToList();
+                Assert.Equal(new[] { 1, 2 }, events.Select(e => e.Round));
+                Assert.All(events, e =>
+                {
+                    Assert.Equal(LbRemediationEventType.Skipped, e.Type);
+                    Assert.StartsWith("pool web held by other-runner until", e.Reason, StringComparison.Ordinal);
+                    Assert.Equal("NginxPlus", e.Provider);
+                    Assert.Equal(_nginx.ApiBase.ToString(), e.Endpoint);
+                });
+                // The verbose count is what reached the pipeline.
+                Assert.Equal(2, r.Verbose.Count(v => v.StartsWith("Round done: 0 pool(s) acted on, 1 left alone, 1 event(s).", StringComparison.Ordinal)));
+                var lines = System.IO.File.ReadAllLines(journal).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+                Assert.Equal(new[] { 1, 2 }, lines.Select(l => l.GetProperty("round").GetInt32()));
+                Assert.All(lines, l => Assert.Equal(_nginx.ApiBase.ToString(), l.GetProperty("endpoint").GetString()));
+                Assert.All(lines, l => Assert.Equal("NginxPlus", l.GetProperty("provider").GetString()));
+
+                // As a script sees them: Format-List, ConvertTo-Json and Export-Csv show both.
+                var shown = _ps.Run("($ev[0] | Format-List | Out-String); ($ev[0] | ConvertTo-Json); (($ev | ConvertTo-Csv -NoTypeInformation) -join \"`n\")");
+                Assert.False(shown.HadErrors, shown.ToString());
+                string list = (string)shown.Output[0].BaseObject, json = (string)shown.Output[1].BaseObject, csv = (string)shown.Output[2].BaseObject;
+                Assert.Matches(@"(?m)^Endpoint\s+: " + System.Text.RegularExpressions.Regex.Escape(_nginx.ApiBase.ToString()), list);
+                Assert.Matches(@"(?m)^Provider\s+: NginxPlus", list);
+                Assert.Contains("\"Endpoint\": \"" + _nginx.ApiBase, json);
+                Assert.Contains("\"Provider\": \"NginxPlus\"", json);
+                Assert.Contains("\"Provider\",\"Endpoint\"", csv.Split('\n')[0]);
+            }
+            finally
+            {
+                System.IO.File.Delete(journal);
+            }
         }
 
         [Theory]

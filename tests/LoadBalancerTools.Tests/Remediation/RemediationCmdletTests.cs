@@ -56,6 +56,33 @@ namespace LoadBalancerTools.Tests.Remediation
         private bool Down(string address) => _nginx.GetServers("web").Single(s => s.Server == address).Down;
 
         [Fact]
+        public async Task A_failing_member_someone_else_disabled_is_counted_to_the_threshold_and_explained_once()
+        {
+            var target = _backends[1];
+            var r = _ps.Run($"Get-LbPoolMember -Pool web | Where-Object Port -eq {target.Port} | Set-LbPoolMember -State Disabled -Confirm:$false | Out-Null");
+            Assert.False(r.HadErrors, r.ToString());
+            await target.StopAsync();
+
+            var events = new List<LbRemediationEvent>();
+            for (int run = 1; run <= 6; run++)
+            {
+                var once = _ps.Run(Once());
+                Assert.False(once.HadErrors, once.ToString());
+                events.AddRange(Events(once).Where(e => e.Port == target.Port));
+            }
+
+            // Failures 1 and 2 are Detected; the third reaches the threshold and is explained once, then nothing more.
+            Assert.Equal(new[] { 1, 2 }, events.Where(e => e.Type == LbRemediationEventType.Detected).Select(e => e.ConsecutiveFailures ?? 0));
+            var skipped = Assert.Single(events, e => e.Type == LbRemediationEventType.Skipped);
+            Assert.Contains("already Disabled, left alone (not ejected by LoadBalancerTools)", skipped.Reason);
+            Assert.Equal(3, skipped.ConsecutiveFailures);
+            Assert.DoesNotContain(events, e => e.Reason.Contains("of 3)") && e.ConsecutiveFailures > 3);
+            Assert.Contains("\"ConsecutiveFailures\": 3", File.ReadAllText($"{_dir}/state.json"));
+            Assert.True(Down(target.Address)); // still the operator's: neither ejected nor restored by us
+            Assert.Empty(_hooks.Received);
+        }
+
+        [Fact]
         public async Task A_scheduled_task_counts_failures_across_runs_through_the_state_file()
         {
             await _backends[2].StopAsync();
@@ -98,7 +125,9 @@ namespace LoadBalancerTools.Tests.Remediation
         [Fact]
         public void An_api_that_keeps_failing_is_an_ApiFailure_that_alerts_once_changes_nothing_and_is_closed_when_it_answers()
         {
-            Assert.False(_ps.Run("$c = Connect-LbController -Provider NginxPlus -Endpoint '" + _nginx.ApiBase + "' -MaxRetries 1").HadErrors);
+            // No retries: each run reads the pool twice (the up-front check that it exists, then the round), and three
+            // quick runs in one process must stay under the circuit breaker's minimum throughput, so the last run sees the API back.
+            Assert.False(_ps.Run("$c = Connect-LbController -Provider NginxPlus -Endpoint '" + _nginx.ApiBase + "' -MaxRetries 0").HadErrors);
             _nginx.Faults.Enqueue(FaultKind.ServiceUnavailable, 50);
             for (int run = 0; run < 3; run++)
             {

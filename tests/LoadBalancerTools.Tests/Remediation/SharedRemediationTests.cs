@@ -251,7 +251,7 @@ namespace LoadBalancerTools.Tests.Remediation
 
             Assert.Equal(0, await AdminState("web", "w2")); // failing for 4 rounds at threshold 2, yet not ejected: nothing changes without the store
             Assert.DoesNotContain(seen, e => e.Type == LbRemediationEventType.Ejected);
-            Assert.Contains("did not answer", seen.First(e => e.Type == LbRemediationEventType.ApiFailure).Reason);
+            Assert.Contains("state store " + _redis.Url + " unreachable", seen.First(e => e.Type == LbRemediationEventType.ApiFailure).Reason);
             Assert.Equal(1, HookAlerts("ApiFailure"));
 
             await _redis.RestartAsync();

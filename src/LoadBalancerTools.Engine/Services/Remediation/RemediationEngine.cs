@@ -102,8 +102,19 @@ namespace LoadBalancerTools.Services.Remediation
             foreach (var m in members)
             {
                 var rec = state.For(m);
+                int before = rec.ConsecutiveFailures;
                 Observe(rec, failing.TryGetValue(rec.Key, out var why) ? why : null);
-                if (why != null && !rec.Ejected)
+                if (why != null && !rec.Ejected && m.State != LbMemberState.Enabled && rec.ConsecutiveFailures >= policy.FailureThreshold)
+                {
+                    // Someone else took it out of rotation: nothing to eject, so the count stops at the threshold and is explained once.
+                    rec.ConsecutiveFailures = policy.FailureThreshold;
+                    if (before < policy.FailureThreshold)
+                    {
+                        result.Events.Add(Event(now, state, LbRemediationEventType.Skipped, rec,
+                            string.Format(CultureInfo.InvariantCulture, "{0}; already {1}, left alone (not ejected by LoadBalancerTools).", why, m.State)));
+                    }
+                }
+                else if (why != null && !rec.Ejected)
                 {
                     result.Events.Add(Event(now, state, LbRemediationEventType.Detected, rec,
                         string.Format(CultureInfo.InvariantCulture, "{0} (failure {1} of {2}).", why, rec.ConsecutiveFailures, policy.FailureThreshold)));

@@ -26,6 +26,14 @@ namespace LoadBalancerTools.Services.Remediation
         /// <summary>The state as of the last round this runner held the pool; null until loaded (or after the lease changed hands).</summary>
         public RemediationState? State { get; internal set; }
         public PoolLease? Lease { get; internal set; }
+
+        /// <summary>The event marked with this pool's load balancer, so several connections' events are told apart.</summary>
+        public LbRemediationEvent Stamp(LbRemediationEvent e)
+        {
+            e.Provider = Connection.Provider;
+            e.Endpoint = Util.UrlRedaction.Redact(Connection.Endpoint.ToString());
+            return e;
+        }
     }
 
     /// <summary>What one round found for one pool: decisions to carry out, or why the pool was left alone.</summary>
@@ -61,6 +69,7 @@ namespace LoadBalancerTools.Services.Remediation
         private readonly bool _dryRun;
         private readonly TimeProvider _time;
         private bool _storeFailing;
+        private int _round;
 
         public RemediationSession(RemediationRunner runner, IRemediationStateStore store, IEnumerable<RemediationTarget> targets, bool dryRun, TimeProvider time)
         {
@@ -68,16 +77,34 @@ namespace LoadBalancerTools.Services.Remediation
             _store = store;
             _dryRun = dryRun;
             _time = time;
-            Targets = targets.ToList();
+            _targets = targets.ToList();
         }
+
+        private readonly List<RemediationTarget> _targets;
 
         /// <summary>The session the cmdlet uses, on the system clock (the cmdlet assembly must not name TimeProvider).</summary>
         public static RemediationSession OnSystemClock(RemediationRunner runner, IRemediationStateStore store, IEnumerable<RemediationTarget> targets, bool dryRun) =>
             new RemediationSession(runner, store, targets, dryRun, TimeProvider.System);
 
-        public IReadOnlyList<RemediationTarget> Targets { get; }
+        public IReadOnlyList<RemediationTarget> Targets => _targets;
+
+        /// <summary>A pool found not to exist before the first round: its lease given back, and no round touches it.</summary>
+        public async Task LeaveOutAsync(RemediationTarget target, CancellationToken ct)
+        {
+            _targets.Remove(target);
+            try
+            {
+                if (target.Lease != null && target.Lease.Held) await _store.ReleaseAsync(target.Lease, ct).ConfigureAwait(false);
+            }
+            catch (LbException) { /* the lease expires by itself */ }
+            target.Lease = null;
+            target.State = null;
+        }
 
         public RemediationRunner Runner => _runner;
+
+        /// <summary>This run's round (1 in the first); events that have no pool state of their own (store outages, pools held by others) carry it.</summary>
+        public int Round => _round;
 
         /// <summary>
         /// Before the first round: every pool's lease taken where it is free and its state read and checked, so an
@@ -109,8 +136,9 @@ namespace LoadBalancerTools.Services.Remediation
         /// <summary>Leases, reads, probes and decides for every pool at once; beside the pools, the run-level events of the store's health this round.</summary>
         public async Task<(IReadOnlyList<PoolRound> Pools, RoundDecisions Store)> PlanAsync(RemediationPolicy policy, ProbeOptions probe, ILbLog log, CancellationToken ct)
         {
+            _round++;
             using var gate = new SemaphoreSlim(Math.Max(1, probe.ThrottleLimit));
-            var failures = new List<LbException>();
+            var failures = new List<(RemediationTarget Target, LbException Error)>();
             var rounds = await Task.WhenAll(Targets.Select(async t =>
             {
                 try
@@ -119,14 +147,15 @@ namespace LoadBalancerTools.Services.Remediation
                 }
                 catch (LbException ex) when (ex.ErrorId == ErrorIds.StateStoreUnavailable)
                 {
-                    lock (failures) failures.Add(ex);
+                    lock (failures) failures.Add((t, ex));
                     // Whatever this runner knew may be stale when the store is back: read it again after the next grant.
                     t.Lease = null;
                     t.State = null;
-                    return new PoolRound(t, new RoundDecisions(), $"pool {t.Pool} left alone: the state store did not answer") { StoreFailed = true };
+                    return new PoolRound(t, new RoundDecisions(), $"pool {t.Pool} left alone: {ex.Message}") { StoreFailed = true };
                 }
             })).ConfigureAwait(false);
-            return (rounds, StoreHealth(failures.FirstOrDefault(), failures.Count));
+            var failed = Targets.Where(t => failures.Any(f => f.Target == t)).ToList();
+            return (rounds, StoreHealth(failures.Select(f => f.Error).FirstOrDefault(), failed, log));
         }
 
         private async Task<PoolRound> PlanPoolAsync(RemediationTarget t, RemediationPolicy policy, ProbeOptions probe, SemaphoreSlim gate, ILbLog log, CancellationToken ct)
@@ -150,36 +179,67 @@ namespace LoadBalancerTools.Services.Remediation
                 t.State = await _store.LoadAsync(t.Key, ct).ConfigureAwait(false);
             }
             var decisions = await _runner.PlanAsync(t.Connection, t.State!, policy, probe, log, ct, gate).ConfigureAwait(false);
+            foreach (var e in decisions.Events.Concat(decisions.Alerts)) t.Stamp(e);
             return new PoolRound(t, decisions, null);
         }
 
-        /// <summary>The run-level events of the store's health this round: an ApiFailure when it first fails, a Restored when it answers again.</summary>
-        private RoundDecisions StoreHealth(LbException? failure, int pools)
+        /// <summary>
+        /// The store's health this round: an ApiFailure for each pool it left alone, and a Restored for each pool when
+        /// it answers again; one alert (titled by the store, not a load balancer) when the outage starts and one when it ends.
+        /// </summary>
+        private RoundDecisions StoreHealth(LbException? failure, IReadOnlyList<RemediationTarget> failed, ILbLog log)
         {
             var result = new RoundDecisions();
             if (failure != null)
             {
-                var ev = new LbRemediationEvent
+                if (failure.Data[RedisStateStore.DetailKey] is string detail) log.Debug($"{failure.Message}: {detail}");
+                foreach (var t in failed)
                 {
-                    Timestamp = _time.GetUtcNow(),
-                    Type = LbRemediationEventType.ApiFailure,
-                    Reason = $"{failure.Message}. Nothing was changed on {pools} pool(s) this round; the next round tries again.",
-                    Success = false,
-                    Error = failure.Message,
-                };
-                result.Events.Add(ev);
-                if (!_storeFailing) result.Alerts.Add(ev);
+                    var ev = t.Stamp(StoreEvent(t.Pool, LbRemediationEventType.ApiFailure,
+                        $"Left alone: {failure.Message}; nothing was changed this round, the next round tries again."));
+                    ev.Success = false;
+                    ev.Error = failure.Message;
+                    result.Events.Add(ev);
+                }
+                if (!_storeFailing)
+                {
+                    var alert = StoreEvent(string.Join(", ", failed.Select(t => t.Pool).Distinct()), LbRemediationEventType.ApiFailure,
+                        $"{Capitalized(failure.Message)}; nothing was changed on {failed.Count} pool(s), each round tries again.");
+                    alert.Success = false;
+                    alert.Error = failure.Message;
+                    result.Alerts.Add(alert);
+                }
                 _storeFailing = true;
             }
             else if (_storeFailing)
             {
                 _storeFailing = false;
-                var back = new LbRemediationEvent { Timestamp = _time.GetUtcNow(), Type = LbRemediationEventType.Restored, Reason = $"The state store {_store.Description} answers again.", Applied = true };
-                result.Events.Add(back);
-                result.Alerts.Add(back);
+                string reason = $"The state store {_store.Description} answers again.";
+                foreach (var t in Targets)
+                {
+                    var back = t.Stamp(StoreEvent(t.Pool, LbRemediationEventType.Restored, reason));
+                    back.Applied = true;
+                    result.Events.Add(back);
+                }
+                var alert = StoreEvent(string.Join(", ", Targets.Select(t => t.Pool).Distinct()), LbRemediationEventType.Restored, reason);
+                alert.Applied = true;
+                result.Alerts.Add(alert);
             }
             return result;
         }
+
+        private LbRemediationEvent StoreEvent(string pool, LbRemediationEventType type, string reason) =>
+            new LbRemediationEvent
+            {
+                Timestamp = _time.GetUtcNow(),
+                Type = type,
+                Pool = pool,
+                Round = _round,
+                StateStore = _store.Description,
+                Reason = reason,
+            };
+
+        private static string Capitalized(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
 
         /// <summary>Carries out one decision on a pool this runner holds; a store that stops answering means no change.</summary>
         public async Task<LbRemediationEvent> ApplyAsync(PoolRound round, RemediationPolicy policy, RemediationDecision decision, bool act, ILbLog log, CancellationToken ct)
@@ -187,7 +247,7 @@ namespace LoadBalancerTools.Services.Remediation
             var t = round.Target;
             try
             {
-                return await _runner.ApplyAsync(t.Connection, t.State!, policy, decision, act, Guard(t), log, ct).ConfigureAwait(false);
+                return t.Stamp(await _runner.ApplyAsync(t.Connection, t.State!, policy, decision, act, Guard(t), log, ct).ConfigureAwait(false));
             }
             catch (LbException ex) when (ex.ErrorId == ErrorIds.StateStoreUnavailable)
             {
@@ -197,7 +257,7 @@ namespace LoadBalancerTools.Services.Remediation
                 var ev = RemediationEngine.Event(_time.GetUtcNow(), state, LbRemediationEventType.ApiFailure, decision.Record, $"Not changed: {ex.Message}. The next round tries again.");
                 ev.Success = false;
                 ev.Error = ex.Message;
-                return ev;
+                return t.Stamp(ev);
             }
         }
 

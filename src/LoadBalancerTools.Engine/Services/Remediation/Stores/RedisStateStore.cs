@@ -146,7 +146,10 @@ return 0";
             return (long)done == 1;
         }
 
-        /// <summary>Any Redis failure is one error kind with one id, its message cleaned of the password.</summary>
+        /// <summary>
+        /// Any Redis failure is one error id with one short sentence (unreachable, or the credentials refused); the
+        /// client's own text (connection states, IOCP/worker counts) goes to -Debug only, cleaned of the password.
+        /// </summary>
         private async Task<T> Call<T>(Func<Task<T>> command)
         {
             try
@@ -155,10 +158,30 @@ return 0";
             }
             catch (Exception ex) when (ex is RedisException || ex is TimeoutException || ex is System.IO.IOException || ex is System.Net.Sockets.SocketException)
             {
-                string message = ex.Message;
-                if (!string.IsNullOrEmpty(_password)) message = message.Replace(_password, "***");
-                throw new LbException(LbErrorKind.Unreachable, $"The state store {Description} did not answer: {message}") { ErrorId = ErrorIds.StateStoreUnavailable };
+                string detail = ex.ToString();
+                if (!string.IsNullOrEmpty(_password)) detail = detail.Replace(_password, "***");
+                bool refused = IsAuthenticationFailure(ex);
+                var error = new LbException(refused ? LbErrorKind.AuthenticationFailed : LbErrorKind.Unreachable,
+                    refused ? $"state store refused the credentials (authentication failed): {Description}" : $"state store {Description} unreachable")
+                { ErrorId = ErrorIds.StateStoreUnavailable };
+                error.Data[DetailKey] = detail;
+                throw error;
             }
+        }
+
+        /// <summary>The key under which a store failure carries the client's cleaned text, for -Debug.</summary>
+        public const string DetailKey = "LbStateStoreDetail";
+
+        // A wrong password shows as the client's AuthenticationFailure (while connecting) or the server's NOAUTH/WRONGPASS reply.
+        private static bool IsAuthenticationFailure(Exception ex)
+        {
+            if (ex is RedisConnectionException rce && rce.FailureType == ConnectionFailureType.AuthenticationFailure) return true;
+            for (var e = ex; e != null; e = e.InnerException)
+            {
+                if (e.Message.IndexOf("NOAUTH", StringComparison.Ordinal) >= 0 || e.Message.IndexOf("WRONGPASS", StringComparison.Ordinal) >= 0
+                    || e.Message.IndexOf("AuthenticationFailure", StringComparison.Ordinal) >= 0) return true;
+            }
+            return false;
         }
 
         public void Dispose() => _redis.Dispose();
