@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoadBalancerTools.Model;
 
@@ -9,11 +10,14 @@ namespace LoadBalancerTools.Alerts
     /// <summary>The remediation journal: one JSON object per line per decision, appended, so `tail -f` and log shippers read it as it grows.</summary>
     public static class Journal
     {
+        // A log file, not HTML: only what JSON itself requires is escaped, so "+00:00" and "<" stay greppable.
+        private static readonly JsonSerializerOptions LineOptions = new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
         public static void Append(string? path, IEnumerable<LbRemediationEvent> events)
         {
             if (path == null) return;
             var text = new StringBuilder();
-            foreach (var e in events) text.Append(JsonSerializer.Serialize(ToJsonObject(e))).Append('\n');
+            foreach (var e in events) text.Append(JsonSerializer.Serialize(ToJsonObject(e), LineOptions)).Append('\n');
             if (text.Length == 0) return;
             string full = Path.GetFullPath(path);
             string? dir = Path.GetDirectoryName(full);

@@ -283,6 +283,13 @@ namespace LoadBalancerTools.Commands
                 }
             }
             string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(spec);
+            // Several pools keep one file each in a folder: a file path there would become a folder named like a file.
+            if (pools > 1 && (System.IO.File.Exists(path) || string.Equals(System.IO.Path.GetExtension(path), ".json", StringComparison.OrdinalIgnoreCase)))
+            {
+                ThrowLbError(new LbException(LbErrorKind.InvalidInput,
+                    $"-StatePath '{spec}' names a file, but {pools} pools are healed: give a folder, which keeps one state file per pool and load balancer.")
+                    { ErrorId = ErrorIds.InvalidStateStore }, spec);
+            }
             return new FileStateStore(path, pools > 1 || System.IO.Directory.Exists(path), TimeSpan.FromSeconds(LockTimeoutSec));
         }
 

@@ -57,6 +57,19 @@ namespace LoadBalancerTools.Tests.Remediation
 
         private static int DownCount(NginxPlusEmulator lb, string pool) => lb.GetServers(pool).Count(s => s.Down);
 
+        [Fact]
+        public void A_file_path_for_several_pools_is_LbInvalidStateStore_and_nothing_is_created_or_changed()
+        {
+            string file = Path.Combine(_dir, "state.json");
+            var r = _ps.Run($"Invoke-LbHealthRemediation -Pool web, api -Connection $a -Protocol Tcp -ProbeTimeoutSec 1 -FailureThreshold 1 -StatePath '{file}'");
+
+            var error = Assert.Single(r.AllErrors);
+            Assert.StartsWith("LbInvalidStateStore,", error.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains("give a folder", error.Exception.Message);
+            Assert.False(Directory.Exists(file) || File.Exists(file));
+            Assert.Equal(0, DownCount(_a, "web") + DownCount(_a, "api"));
+        }
+
         [Theory]
         [InlineData(2)]
         [InlineData(6)]

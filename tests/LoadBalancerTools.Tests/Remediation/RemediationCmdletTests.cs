@@ -99,7 +99,10 @@ namespace LoadBalancerTools.Tests.Remediation
             Assert.Contains(Events(third), e => e.Type == LbRemediationEventType.Ejected && e.Applied && e.Address == "127.0.0.1" && e.Port == _backends[2].Port);
             Assert.True(Down(_backends[2].Address));
             Assert.Contains(Events(third), e => e.Type == LbRemediationEventType.AlertSent && e.Success);
-            Assert.Equal(3, File.ReadAllLines($"{_dir}/journal.jsonl").Count(l => l.Contains("\"Detected\"")));
+            var journal = File.ReadAllLines($"{_dir}/journal.jsonl");
+            Assert.Equal(3, journal.Count(l => l.Contains("\"Detected\"")));
+            // Timestamps read as written ("+00:00"), not as JSON's HTML-safe "\u002B00:00", so grep finds them.
+            Assert.All(journal, l => Assert.Matches("\"timestamp\":\"[^\"]+[+-]\\d\\d:\\d\\d\"", l));
         }
 
         [Fact]
