@@ -160,7 +160,7 @@ namespace LoadBalancerTools.Services
                     changes.Add(new LbChange(LbChangeAction.Add, pool, d.Address, d.Port)
                     {
                         Name = d.Name,
-                        StateAfter = d.State,
+                        StateAfter = d.State ?? LbMemberState.Enabled,   // a new member is Enabled unless the row says otherwise
                         WeightAfter = d.Weight,
                         Spec = new LbMemberSpec(d.Address, d.Port) { Name = d.Name, Weight = d.Weight, State = d.State, Options = d.Options },
                         Options = d.Options.IsEmpty ? null : d.Options,

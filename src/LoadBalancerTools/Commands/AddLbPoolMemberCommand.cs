@@ -25,7 +25,8 @@ namespace LoadBalancerTools.Commands
         public int Port { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ValidateRange(0, 65535)]
+        // The upper bound is the provider's (ProviderRegistry.WeightRanges), checked with a message that names it.
+        [ValidateRange(0, int.MaxValue)]
         public int? Weight { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -17,7 +17,8 @@ namespace LoadBalancerTools.Commands
         public LbMemberState? State { get; set; }
 
         [Parameter]
-        [ValidateRange(0, 65535)]
+        // The upper bound is the provider's (ProviderRegistry.WeightRanges), checked with a message that names it.
+        [ValidateRange(0, int.MaxValue)]
         public int? Weight { get; set; }
 
         /// <summary>How long a graceful disable may take, where the vendor takes one (NetScaler delay).</summary>

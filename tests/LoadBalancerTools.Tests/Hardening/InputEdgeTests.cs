@@ -66,6 +66,15 @@ namespace LoadBalancerTools.Tests.Hardening
         }
 
         [Fact]
+        public void A_weight_is_bounded_by_the_vendor_not_by_the_parameter()
+        {
+            // NGINX Plus weights have no upper bound below a 32-bit integer: 70000 binds and is planned.
+            var r = Ps.Run("Add-LbPoolMember -Pool web -Address 10.0.0.9 -Port 80 -Weight 70000 -WhatIf");
+            Assert.False(r.HadErrors, r.ToString());
+            Assert.Contains(r.HostLines, l => l.StartsWith("What if:", StringComparison.Ordinal) && l.Contains("weight 70000"));
+        }
+
+        [Fact]
         public void A_weight_outside_the_vendors_range_is_refused_naming_the_range()
         {
             Nginx.ClearRequests();

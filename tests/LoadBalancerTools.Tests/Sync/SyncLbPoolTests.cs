@@ -65,6 +65,8 @@ namespace LoadBalancerTools.Tests.Sync
             Assert.Contains(whatIf, l => l.Contains("Drain (up to 300 s) and remove member 10.0.0.2:80"));
             Assert.Equal(4, r.Output.Count);
             Assert.All(r.Output, o => Assert.Equal(LbChangeStatus.Planned, Change(o).Status));
+            // A planned add says the state it will have: Enabled, as its What if line does, unless the row asks otherwise.
+            Assert.All(r.Output.Select(Change).Where(c => c.Action == LbChangeAction.Add), c => Assert.Equal(LbMemberState.Enabled, c.StateAfter));
             Assert.Equal(0, Writes());
             Assert.Equal(new[] { "10.0.0.1:80", "10.0.0.2:80" }, Servers("web"));
         }
