@@ -115,6 +115,9 @@ namespace LoadBalancerTools.Commands
 
         private readonly List<(LbConnection Connection, string Pool)> _requested = new List<(LbConnection, string)>();
 
+        // Pools named literally (typed or piped): the only ones whose existence is not yet known. Wildcard matches came from a listing.
+        private readonly HashSet<PoolKey> _literal = new HashSet<PoolKey>();
+
         private bool DryRun =>
             MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? ((SwitchParameter)w).IsPresent
                 : SessionState.PSVariable.GetValue("WhatIfPreference") is SwitchParameter p ? p.IsPresent
@@ -210,9 +213,11 @@ namespace LoadBalancerTools.Commands
                         names = listed!.Where(p => pattern.IsMatch(p.Pool)).Select(p => p.Pool).ToList();
                         if (names.Count == 0) WriteWarning($"-Pool '{name}' matches no pool on {connection}.");
                     }
+                    bool literal = !WildcardPattern.ContainsWildcardCharacters(name);
                     foreach (var pool in names)
                     {
                         var target = new RemediationTarget(connection, pool);
+                        if (literal) _literal.Add(target.Key);
                         if (seen.Add(target.Key)) targets.Add(target);
                     }
                 }
@@ -232,7 +237,7 @@ namespace LoadBalancerTools.Commands
         private bool LeaveOutMissingPools(RemediationSession session)
         {
             var answering = new HashSet<LbConnection>(session.Targets.Select(t => t.Connection).Distinct());
-            foreach (var t in session.Targets.Where(t => !WildcardPattern.ContainsWildcardCharacters(t.Pool)).ToList())
+            foreach (var t in session.Targets.Where(t => _literal.Contains(t.Key)).ToList())
             {
                 // One failed check per load balancer: an outage is the rounds' to report (and each extra read would feed its circuit breaker).
                 if (!answering.Contains(t.Connection)) continue;
