@@ -16,17 +16,22 @@ function Get-BuiltModulePath {
 }
 
 # The shared third-party modules (shared/modules, see its README): LBTOOLS_SHARED_MODULES when set, else the
-# first shared/modules beside the repository or beside any folder above it, so a clone anywhere under the
-# workspace finds it.
+# first shared/modules beside the repository or any folder above it, else beside the repository this one was
+# cloned from (a CI clone in a temporary folder still finds the workspace's copy through its origin).
 function Find-SharedModules {
     if ($env:LBTOOLS_SHARED_MODULES) { return $env:LBTOOLS_SHARED_MODULES }
-    $dir = Split-Path $script:RepoRoot -Parent
-    while ($dir) {
-        $candidate = Join-Path $dir 'shared/modules'
-        if (Test-Path $candidate) { return $candidate }
-        $parent = Split-Path $dir -Parent
-        if ($parent -eq $dir) { return $null }
-        $dir = $parent
+    $roots = @($script:RepoRoot)
+    $origin = git -C $script:RepoRoot remote get-url origin 2>$null
+    if ($origin -and (Test-Path -LiteralPath $origin)) { $roots += (Resolve-Path -LiteralPath $origin).Path }
+    foreach ($root in $roots) {
+        $dir = Split-Path $root -Parent
+        while ($dir) {
+            $candidate = Join-Path $dir 'shared/modules'
+            if (Test-Path $candidate) { return $candidate }
+            $parent = Split-Path $dir -Parent
+            if ($parent -eq $dir) { break }
+            $dir = $parent
+        }
     }
 }
 
@@ -44,7 +49,7 @@ function Initialize-SecretManagement {
     }
     $module = Get-Module -ListAvailable Microsoft.PowerShell.SecretManagement | Where-Object Version -eq '1.1.2' | Select-Object -First 1
     if (-not $module) {
-        throw ("Microsoft.PowerShell.SecretManagement 1.1.2 was not found: no shared/modules folder beside $script:RepoRoot or any folder above it, " +
+        throw ("Microsoft.PowerShell.SecretManagement 1.1.2 was not found: no shared/modules folder beside $script:RepoRoot, any folder above it or the repository it was cloned from, " +
             "and none on PSModulePath. Set LBTOOLS_SHARED_MODULES to the folder that holds Microsoft.PowerShell.SecretManagement/1.1.2/, or install it on PSModulePath.")
     }
     Import-Module $module.Path -Global
